@@ -1,0 +1,105 @@
+//! Errors of the API layer. The FDW converts each into an ERROR with its SQLSTATE once.
+
+/// What went wrong talking to PartnerStack. No variant ever carries a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 401 or 403: the key pair was refused.
+    #[error("PartnerStack refused the API keys (HTTP {status}: {message})")]
+    Unauthorized {
+        /// HTTP status.
+        status: u16,
+        /// The API's message, shortened.
+        message: String,
+    },
+    /// 429 on every attempt.
+    #[error("PartnerStack kept answering HTTP 429 Too Many Requests ({attempts} attempts)")]
+    RateLimited {
+        /// Requests made, retries included.
+        attempts: u32,
+    },
+    /// 5xx on every attempt.
+    #[error("PartnerStack answered HTTP {status} ({attempts} attempts): {excerpt}")]
+    Server {
+        /// HTTP status of the last attempt.
+        status: u16,
+        /// Requests made.
+        attempts: u32,
+        /// Start of the last body.
+        excerpt: String,
+    },
+    /// Another 4xx, e.g. a 400 validation error or a 404 on a list.
+    #[error("PartnerStack answered HTTP {status} for {path}: {message}")]
+    Client {
+        /// HTTP status.
+        status: u16,
+        /// Request path (no query).
+        path: String,
+        /// The API's message, shortened.
+        message: String,
+    },
+    /// A body that is not the documented envelope.
+    #[error("PartnerStack sent an unreadable response for {path} ({reason}): {excerpt}")]
+    InvalidBody {
+        /// Request path.
+        path: String,
+        /// What was wrong.
+        reason: String,
+        /// Start of the body.
+        excerpt: String,
+    },
+    /// Paging that would lose or repeat rows (an empty page claiming more, a cursor that repeats).
+    #[error("PartnerStack paging for {path} is inconsistent: {detail}")]
+    Paging {
+        /// Request path.
+        path: String,
+        /// What was inconsistent.
+        detail: String,
+    },
+    /// The server could not be reached.
+    #[error("could not connect to PartnerStack at {host}: {detail}")]
+    Connect {
+        /// Host and port.
+        host: String,
+        /// Cause, without URL credentials.
+        detail: String,
+    },
+    /// No complete answer within the timeout.
+    #[error("PartnerStack at {host} did not answer within {timeout_ms} ms ({which})")]
+    Timeout {
+        /// Host and port.
+        host: String,
+        /// The limit that was hit.
+        timeout_ms: u64,
+        /// `timeout_ms` or `connect_timeout_ms`.
+        which: &'static str,
+    },
+    /// Any other transport failure (connection reset, truncated body...).
+    #[error("the connection to PartnerStack at {host} failed: {detail}")]
+    Transport {
+        /// Host and port.
+        host: String,
+        /// Cause.
+        detail: String,
+    },
+    /// The statement was cancelled while waiting.
+    #[error("cancelled while waiting for PartnerStack")]
+    Cancelled,
+}
+
+/// Longest excerpt of a response body quoted in an error.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// A short, single-line excerpt of a body for error messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(EXCERPT_CHARS)
+        .collect();
+    if text.chars().count() > EXCERPT_CHARS {
+        format!("{}…", flat.trim_end())
+    } else {
+        flat.trim_end().to_owned()
+    }
+}

@@ -1,0 +1,581 @@
+//! Conditions on columns → the API requests that return (a superset of) the matching rows.
+//!
+//! Postgres rechecks every condition, so a request may return more rows than asked for, never
+//! fewer. Planning happens in two steps: [`is_pushable`] at plan time from the shape of a
+//! condition, [`plan_requests`] at execution time once values (constants, parameters,
+//! subquery results) are known.
+
+use crate::catalogue::{Pushdown, Resource};
+
+/// Comparison operators the API can express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `=`, and `= ANY(...)` / `IN (...)` with several values.
+    Eq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Op {
+    /// Parses a Postgres operator name.
+    pub fn from_sql(name: &str) -> Option<Op> {
+        Some(match name {
+            "=" => Op::Eq,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            _ => return None,
+        })
+    }
+
+    /// The operator with its operands swapped (`5 < x` is `x > 5`).
+    pub fn commuted(self) -> Op {
+        match self {
+            Op::Eq => Op::Eq,
+            Op::Lt => Op::Gt,
+            Op::Le => Op::Ge,
+            Op::Gt => Op::Lt,
+            Op::Ge => Op::Le,
+        }
+    }
+
+    /// SQL spelling.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+}
+
+/// A value a condition compares with, evaluated at execution time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// SQL NULL: the condition matches nothing.
+    Null,
+    /// A text value.
+    Text(String),
+    /// A timestamptz, as microseconds since the Unix epoch (Postgres' own precision).
+    TimestampMicros(i64),
+}
+
+/// A pushed condition: `column op value`, or `column IN (values)` when `values` has several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// Index of the column in `Resource::columns`.
+    pub column: usize,
+    /// Operator.
+    pub op: Op,
+    /// One value, or the list of `IN` / `= ANY`.
+    pub values: Vec<Operand>,
+}
+
+/// Whether the request goes to a list (paged) or a single object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// `GET list_path?params`, followed page by page.
+    List,
+    /// `GET item_path`; 404 means no row.
+    Item,
+}
+
+/// One request (or paged sequence of requests) to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// List or single object.
+    pub kind: RequestKind,
+    /// Path below the API base URL, segments already percent-encoded.
+    pub path: String,
+    /// Query parameters (not encoded); paging parameters are added by the pager.
+    pub params: Vec<(String, String)>,
+    /// The path parameter's value, copied into the rows (links' partnership_key).
+    pub path_parameter: Option<String>,
+}
+
+/// A scan that cannot be turned into requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushdownError {
+    /// The resource can only be listed with a value for this column.
+    #[error("{table} can only be read for given {column} values")]
+    MissingPathParameter {
+        /// Foreign table.
+        table: &'static str,
+        /// Required column.
+        column: &'static str,
+    },
+    /// The value cannot be placed in a URL path segment.
+    #[error("{table}.{column} value {value:?} cannot be used in a request path")]
+    UnaddressableValue {
+        /// Foreign table.
+        table: &'static str,
+        /// Column.
+        column: &'static str,
+        /// Offending value.
+        value: String,
+    },
+}
+
+/// Whether a condition of this shape on this column can become part of a request.
+pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: bool) -> bool {
+    let Some(col) = resource.columns.get(column) else {
+        return false;
+    };
+    match col.pushdown {
+        Pushdown::None => false,
+        Pushdown::ItemKey | Pushdown::PathParameter | Pushdown::Equality(_) => op == Op::Eq,
+        Pushdown::CreatedRange | Pushdown::UpdatedRange => !several_values,
+    }
+}
+
+/// Inclusive millisecond bounds, as the API's `min_*` / `max_*` filters take them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct MsRange {
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+impl MsRange {
+    /// Narrows the range by `column op micros`, rounding so that a row's millisecond value
+    /// satisfies the bound exactly when it satisfies the condition.
+    fn narrow(&mut self, op: Op, micros: i64) {
+        let floor = micros.div_euclid(1000);
+        let ceil = floor + i64::from(micros.rem_euclid(1000) != 0);
+        let (min, max) = match op {
+            Op::Gt => (Some(floor + 1), None),
+            Op::Ge => (Some(ceil), None),
+            Op::Lt => (None, Some(ceil - 1)),
+            Op::Le => (None, Some(floor)),
+            Op::Eq => (Some(ceil), Some(floor)),
+        };
+        if let Some(m) = min {
+            self.min = Some(self.min.map_or(m, |cur| cur.max(m)));
+        }
+        if let Some(m) = max {
+            self.max = Some(self.max.map_or(m, |cur| cur.min(m)));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!((self.min, self.max), (Some(lo), Some(hi)) if lo > hi)
+    }
+
+    fn push_params(&self, prefix: &str, params: &mut Vec<(String, String)>) {
+        if let Some(min) = self.min {
+            params.push((format!("min_{prefix}"), min.to_string()));
+        }
+        if let Some(max) = self.max {
+            params.push((format!("max_{prefix}"), max.to_string()));
+        }
+    }
+}
+
+/// The values a column may take, intersected over every condition on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ValueSet {
+    column: usize,
+    /// Values in first-seen order, without duplicates.
+    values: Vec<String>,
+}
+
+/// Builds the requests for a scan with these (evaluated) conditions.
+///
+/// An empty result means no row can match: nothing is sent.
+pub fn plan_requests(
+    resource: &'static Resource,
+    conditions: &[Condition],
+) -> Result<Vec<Request>, PushdownError> {
+    let mut created = MsRange::default();
+    let mut updated = MsRange::default();
+    let mut sets: Vec<ValueSet> = Vec::new();
+
+    for cond in conditions {
+        if !is_pushable(resource, cond.column, cond.op, cond.values.len() > 1) {
+            continue;
+        }
+        let col = &resource.columns[cond.column];
+        match col.pushdown {
+            Pushdown::CreatedRange | Pushdown::UpdatedRange => {
+                let range = if col.pushdown == Pushdown::CreatedRange {
+                    &mut created
+                } else {
+                    &mut updated
+                };
+                match cond.values.as_slice() {
+                    [Operand::TimestampMicros(us)] => range.narrow(cond.op, *us),
+                    [Operand::Null] => return Ok(Vec::new()),
+                    _ => {} // not a timestamp: leave it to Postgres
+                }
+            }
+            _ => {
+                let mut values: Vec<String> = Vec::new();
+                for v in &cond.values {
+                    if let Operand::Text(s) = v
+                        && !values.contains(s)
+                    {
+                        values.push(s.clone());
+                    }
+                }
+                if values.is_empty() {
+                    return Ok(Vec::new()); // only NULLs: `= NULL` matches nothing
+                }
+                match sets.iter_mut().find(|s| s.column == cond.column) {
+                    Some(set) => set.values.retain(|v| values.contains(v)),
+                    None => sets.push(ValueSet {
+                        column: cond.column,
+                        values,
+                    }),
+                }
+            }
+        }
+    }
+    if created.is_empty() || updated.is_empty() || sets.iter().any(|s| s.values.is_empty()) {
+        return Ok(Vec::new());
+    }
+
+    let pushdown_of = |s: &ValueSet| resource.columns[s.column].pushdown;
+
+    // A lookup by key: one GET per value. Other conditions are rechecked by Postgres.
+    if let (Some(item_path), Some(keys)) = (
+        resource.item_path,
+        sets.iter().find(|s| pushdown_of(s) == Pushdown::ItemKey),
+    ) && keys.values.iter().all(|k| addressable(k))
+    {
+        return Ok(keys
+            .values
+            .iter()
+            .map(|k| Request {
+                kind: RequestKind::Item,
+                path: item_path.replace("{}", &encode_segment(k)),
+                params: Vec::new(),
+                path_parameter: None,
+            })
+            .collect());
+    }
+
+    // List requests: the path parameter (if the resource has one) and at most one equality
+    // column with several values are expanded into one list per value.
+    let path_values: Vec<Option<String>> = match resource.path_parameter() {
+        None => vec![None],
+        Some(col) => {
+            let set = sets
+                .iter()
+                .find(|s| pushdown_of(s) == Pushdown::PathParameter)
+                .ok_or(PushdownError::MissingPathParameter {
+                    table: resource.name,
+                    column: col.name,
+                })?;
+            if let Some(bad) = set.values.iter().find(|v| !addressable(v)) {
+                return Err(PushdownError::UnaddressableValue {
+                    table: resource.name,
+                    column: col.name,
+                    value: bad.clone(),
+                });
+            }
+            set.values.iter().cloned().map(Some).collect()
+        }
+    };
+
+    let mut fixed: Vec<(String, String)> = Vec::new();
+    created.push_params("created", &mut fixed);
+    updated.push_params("updated", &mut fixed);
+    let mut expanded: Option<(&'static str, &[String])> = None;
+    for set in &sets {
+        if let Pushdown::Equality(param) = pushdown_of(set) {
+            match set.values.as_slice() {
+                [single] => fixed.push((param.to_owned(), single.clone())),
+                several if expanded.is_none() => expanded = Some((param, several)),
+                _ => {} // a second multi-valued column stays a local filter
+            }
+        }
+    }
+
+    let mut requests = Vec::new();
+    for path_value in &path_values {
+        let path = match path_value {
+            Some(v) => resource.list_path.replace("{}", &encode_segment(v)),
+            None => resource.list_path.to_owned(),
+        };
+        let variants: Vec<Option<(&str, &String)>> = match expanded {
+            Some((param, values)) => values.iter().map(|v| Some((param, v))).collect(),
+            None => vec![None],
+        };
+        for variant in variants {
+            let mut params = fixed.clone();
+            if let Some((param, value)) = variant {
+                params.push((param.to_owned(), value.clone()));
+            }
+            requests.push(Request {
+                kind: RequestKind::List,
+                path: path.clone(),
+                params,
+                path_parameter: path_value.clone(),
+            });
+        }
+    }
+    Ok(requests)
+}
+
+/// Whether a value can stand as a whole path segment. URL parsers resolve `.` and `..` (even
+/// percent-encoded) as dot-segments, and an empty segment would address the list itself.
+fn addressable(value: &str) -> bool {
+    !matches!(value, "" | "." | "..")
+}
+
+/// Characters left as they are in a path segment or query value: RFC 3986's unreserved ones
+/// (whole-dot segments are refused by [`addressable`]). Everything else, `/ ? # & % +` and
+/// spaces included, is encoded.
+const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'.');
+
+/// Percent-encodes one path segment.
+pub fn encode_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, ENCODE).to_string()
+}
+
+/// Builds `a=1&b=2` with every value percent-encoded (never `+` for space).
+pub fn encode_query(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_segment(k), encode_segment(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::resource;
+
+    fn col(table: &str, name: &str) -> usize {
+        resource(table)
+            .unwrap()
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap()
+    }
+
+    fn ts(table: &str, name: &str, op: Op, micros: i64) -> Condition {
+        Condition {
+            column: col(table, name),
+            op,
+            values: vec![Operand::TimestampMicros(micros)],
+        }
+    }
+
+    fn eq(table: &str, name: &str, values: &[&str]) -> Condition {
+        Condition {
+            column: col(table, name),
+            op: Op::Eq,
+            values: values
+                .iter()
+                .map(|v| Operand::Text(v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn plan(table: &str, conds: &[Condition]) -> Vec<Request> {
+        plan_requests(resource(table).unwrap(), conds).unwrap()
+    }
+
+    fn params(r: &Request) -> String {
+        encode_query(&r.params)
+    }
+
+    #[test]
+    fn strict_and_inclusive_bounds_are_exact_at_the_millisecond() {
+        // 1000 ms exactly, in microseconds.
+        let at = 1_000_000;
+        let p = |op| params(&plan("customers", &[ts("customers", "updated_at", op, at)])[0]);
+        assert_eq!(p(Op::Gt), "min_updated=1001");
+        assert_eq!(p(Op::Ge), "min_updated=1000");
+        assert_eq!(p(Op::Lt), "max_updated=999");
+        assert_eq!(p(Op::Le), "max_updated=1000");
+        assert_eq!(p(Op::Eq), "min_updated=1000&max_updated=1000");
+    }
+
+    #[test]
+    fn sub_millisecond_bounds_round_the_safe_way() {
+        // 1000.5 ms: no row (ms precision) equals it; > and >= both mean >= 1001 ms.
+        let at = 1_000_500;
+        let p = |op| plan("customers", &[ts("customers", "created_at", op, at)]);
+        assert_eq!(params(&p(Op::Gt)[0]), "min_created=1001");
+        assert_eq!(params(&p(Op::Ge)[0]), "min_created=1001");
+        assert_eq!(params(&p(Op::Lt)[0]), "max_created=1000");
+        assert_eq!(params(&p(Op::Le)[0]), "max_created=1000");
+        assert!(p(Op::Eq).is_empty(), "no millisecond equals 1000.5 ms");
+    }
+
+    #[test]
+    fn negative_microseconds_floor_correctly() {
+        let r = plan(
+            "customers",
+            &[ts("customers", "created_at", Op::Gt, -1_500)],
+        );
+        assert_eq!(params(&r[0]), "min_created=-1");
+    }
+
+    #[test]
+    fn between_keeps_the_tightest_bounds_and_contradiction_sends_nothing() {
+        let r = plan(
+            "deals",
+            &[
+                ts("deals", "updated_at", Op::Ge, 5_000_000),
+                ts("deals", "updated_at", Op::Ge, 7_000_000),
+                ts("deals", "updated_at", Op::Le, 9_000_000),
+            ],
+        );
+        assert_eq!(params(&r[0]), "min_updated=7000&max_updated=9000");
+        let none = plan(
+            "deals",
+            &[
+                ts("deals", "updated_at", Op::Gt, 9_000_000),
+                ts("deals", "updated_at", Op::Lt, 9_000_000),
+            ],
+        );
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn updated_filter_only_where_the_endpoint_accepts_it() {
+        let r = plan(
+            "transactions",
+            &[ts("transactions", "updated_at", Op::Gt, 1_000_000)],
+        );
+        assert_eq!(params(&r[0]), "", "transactions take no min_updated");
+        let r = plan(
+            "transactions",
+            &[ts("transactions", "created_at", Op::Gt, 1_000_000)],
+        );
+        assert_eq!(params(&r[0]), "min_created=1001");
+    }
+
+    #[test]
+    fn key_equality_and_in_become_item_gets() {
+        let r = plan(
+            "customers",
+            &[eq("customers", "customer_key", &["a b/c", "x", "a b/c"])],
+        );
+        assert_eq!(r.len(), 2, "duplicates fetched once");
+        assert_eq!(r[0].kind, RequestKind::Item);
+        assert_eq!(r[0].path, "/customers/a%20b%2Fc");
+        assert_eq!(r[1].path, "/customers/x");
+        // customers' cus_ key is not addressable by the API: listed and filtered locally.
+        let r = plan("customers", &[eq("customers", "key", &["cus_1"])]);
+        assert_eq!(r[0].kind, RequestKind::List);
+    }
+
+    #[test]
+    fn intersecting_key_conditions() {
+        let r = plan(
+            "deals",
+            &[
+                eq("deals", "key", &["a", "b"]),
+                eq("deals", "key", &["b", "c"]),
+            ],
+        );
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].path, "/deals/b");
+        assert!(
+            plan(
+                "deals",
+                &[eq("deals", "key", &["a"]), eq("deals", "key", &["b"])]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn dot_segments_and_empty_keys_fall_back_to_the_list() {
+        for bad in ["..", ".", ""] {
+            let r = plan("deals", &[eq("deals", "key", &[bad])]);
+            assert_eq!(r[0].kind, RequestKind::List, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn equality_filters_become_parameters_and_in_lists_expand() {
+        let r = plan(
+            "actions",
+            &[
+                eq("actions", "type", &["signup"]),
+                eq("actions", "partnership_key", &["p1", "p2"]),
+            ],
+        );
+        assert_eq!(r.len(), 2);
+        assert_eq!(params(&r[0]), "action_type=signup&partnership_key=p1");
+        assert_eq!(params(&r[1]), "action_type=signup&partnership_key=p2");
+    }
+
+    #[test]
+    fn null_values_match_nothing() {
+        let c = Condition {
+            column: col("customers", "partner_key"),
+            op: Op::Eq,
+            values: vec![Operand::Null],
+        };
+        assert!(plan("customers", &[c]).is_empty());
+    }
+
+    #[test]
+    fn links_need_a_partnership_key() {
+        let err = plan_requests(resource("links").unwrap(), &[]).unwrap_err();
+        assert_eq!(
+            err,
+            PushdownError::MissingPathParameter {
+                table: "links",
+                column: "partnership_key"
+            }
+        );
+        let r = plan(
+            "links",
+            &[eq("links", "partnership_key", &["part_1", "p?#&%"])],
+        );
+        assert_eq!(r[0].path, "/links/partnership/part_1");
+        assert_eq!(r[1].path, "/links/partnership/p%3F%23%26%25");
+        assert_eq!(r[1].path_parameter.as_deref(), Some("p?#&%"));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded_never_plus() {
+        let q = encode_query(&[("partner_key".into(), "a b&c=d/é".into())]);
+        assert_eq!(q, "partner_key=a%20b%26c%3Dd%2F%C3%A9");
+    }
+
+    #[test]
+    fn unpushable_shapes_are_refused_at_plan_time() {
+        let r = resource("customers").unwrap();
+        assert!(!is_pushable(r, col("customers", "email"), Op::Eq, false));
+        assert!(!is_pushable(
+            r,
+            col("customers", "partner_key"),
+            Op::Gt,
+            false
+        ));
+        assert!(!is_pushable(
+            r,
+            col("customers", "updated_at"),
+            Op::Eq,
+            true
+        ));
+        assert!(is_pushable(
+            r,
+            col("customers", "updated_at"),
+            Op::Le,
+            false
+        ));
+    }
+}

@@ -1,0 +1,134 @@
+//! A scan: the requests of a [`crate::pushdown`] plan, followed page by page, one page in memory.
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::client::{Client, Stats};
+use crate::error::ApiError;
+use crate::mapping::Item;
+use crate::pushdown::{Request, RequestKind};
+
+/// Streams the items of a list of requests.
+#[derive(Debug)]
+pub struct Scan {
+    requests: VecDeque<Request>,
+    page_size: u32,
+    current: Option<Cursor>,
+    page: std::vec::IntoIter<Item>,
+    /// What was sent and received so far.
+    pub stats: Stats,
+}
+
+/// Paging state of the list request being read.
+#[derive(Debug)]
+struct Cursor {
+    request: Request,
+    /// `starting_after` for the next page; `None` before the first page.
+    after: Option<String>,
+    /// Cursors already used: seeing one again means the API is looping.
+    used: HashSet<String>,
+    done: bool,
+}
+
+impl Scan {
+    /// A scan of these requests, `page_size` items per list page.
+    pub fn new(requests: Vec<Request>, page_size: u32) -> Scan {
+        Scan {
+            requests: requests.into(),
+            page_size,
+            current: None,
+            page: Vec::new().into_iter(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The next item, fetching the next page or request when the current one is used up.
+    pub fn next_item(&mut self, client: &Client) -> Result<Option<Item>, ApiError> {
+        loop {
+            if let Some(item) = self.page.next() {
+                return Ok(Some(item));
+            }
+            if let Some(cursor) = &mut self.current {
+                if cursor.done {
+                    self.current = None;
+                } else {
+                    let items = fetch_page(client, cursor, self.page_size, &mut self.stats)?;
+                    self.page = items.into_iter();
+                }
+                continue;
+            }
+            let Some(request) = self.requests.pop_front() else {
+                return Ok(None);
+            };
+            match request.kind {
+                RequestKind::Item => {
+                    if let Some(raw) = client.object(&request.path, &mut self.stats)? {
+                        let item = Item::parse(raw, None)
+                            .map_err(|reason| invalid_item(&request, reason))?;
+                        self.page = vec![item].into_iter();
+                    }
+                }
+                RequestKind::List => {
+                    self.current = Some(Cursor {
+                        request,
+                        after: None,
+                        used: HashSet::new(),
+                        done: false,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn fetch_page(
+    client: &Client,
+    cursor: &mut Cursor,
+    page_size: u32,
+    stats: &mut Stats,
+) -> Result<Vec<Item>, ApiError> {
+    let request = &cursor.request;
+    let mut params = request.params.clone();
+    params.push(("limit".into(), page_size.to_string()));
+    if let Some(after) = &cursor.after {
+        params.push(("starting_after".into(), after.clone()));
+    }
+    let page = client.list_page(&request.path, &params, stats)?;
+    let paging_error = |detail: String| ApiError::Paging {
+        path: request.path.clone(),
+        detail,
+    };
+    let items = page
+        .items
+        .into_iter()
+        .map(|raw| Item::parse(raw, request.path_parameter.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|reason| invalid_item(request, reason))?;
+    if !page.has_more {
+        cursor.done = true;
+        return Ok(items);
+    }
+    // More pages follow: the next cursor is the last item's key (§2).
+    let Some(last) = items.last() else {
+        return Err(paging_error("an empty page says has_more: true".into()));
+    };
+    let Some(key) = last.key() else {
+        return Err(paging_error(
+            "the last item of a page has no string key to page on".into(),
+        ));
+    };
+    if !cursor.used.insert(key.to_owned()) {
+        return Err(paging_error(format!(
+            "the cursor {key:?} came back a second time"
+        )));
+    }
+    cursor.after = Some(key.to_owned());
+    Ok(items)
+}
+
+fn invalid_item(request: &Request, reason: String) -> ApiError {
+    ApiError::InvalidBody {
+        path: request.path.clone(),
+        reason,
+        excerpt: String::new(),
+    }
+}

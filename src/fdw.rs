@@ -1,0 +1,142 @@
+//! The wrapper's entry points: handler and validator (via `#[wrappers_fdw]`), IMPORT FOREIGN
+//! SCHEMA, and the hook that installs our own scan callbacks.
+
+use std::collections::HashMap;
+
+use partnerstack_api::catalogue::{self, RESOURCES};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgSqlErrorCode, pg_sys};
+use supabase_wrappers::prelude::*;
+
+use crate::errors::error;
+use crate::options::{OptionScope, validate};
+use crate::scan;
+
+/// The `partnerstack` foreign data wrapper.
+#[wrappers_fdw(
+    version = "0.1.0",
+    author = "partnerstack",
+    website = "https://github.com/partnerstack-fdw",
+    error_type = "ErrorReport"
+)]
+pub(crate) struct PartnerstackFdw {}
+
+fn not_through_framework() -> ErrorReport {
+    error(
+        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        "partnerstack scans run through their own callbacks",
+    )
+}
+
+impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
+    fn new(_server: ForeignServer) -> Result<Self, ErrorReport> {
+        Ok(PartnerstackFdw {})
+    }
+
+    fn begin_scan(
+        &mut self,
+        _quals: &[Qual],
+        _columns: &[Column],
+        _sorts: &[Sort],
+        _limit: &Option<Limit>,
+        _options: &HashMap<String, String>,
+    ) -> Result<(), ErrorReport> {
+        Err(not_through_framework())
+    }
+
+    fn iter_scan(&mut self, _row: &mut Row) -> Result<Option<()>, ErrorReport> {
+        Err(not_through_framework())
+    }
+
+    fn end_scan(&mut self) -> Result<(), ErrorReport> {
+        Ok(())
+    }
+
+    fn import_foreign_schema(
+        &mut self,
+        stmt: ImportForeignSchemaStmt,
+    ) -> Result<Vec<String>, ErrorReport> {
+        if stmt.remote_schema != "partnerstack" {
+            return Err(error(
+                PgSqlErrorCode::ERRCODE_FDW_SCHEMA_NOT_FOUND,
+                format!("remote schema \"{}\" does not exist", stmt.remote_schema),
+            )
+            .set_hint("Use IMPORT FOREIGN SCHEMA partnerstack FROM SERVER ... INTO ..."));
+        }
+        if !stmt.options.is_empty() {
+            return Err(error(
+                PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME,
+                "IMPORT FOREIGN SCHEMA partnerstack takes no options",
+            ));
+        }
+        let listed = |name: &str| stmt.table_list.iter().any(|t| t == name);
+        for name in &stmt.table_list {
+            if catalogue::resource(name).is_none() {
+                return Err(error(
+                    PgSqlErrorCode::ERRCODE_FDW_TABLE_NOT_FOUND,
+                    format!("PartnerStack has no table \"{name}\""),
+                )
+                .set_hint(format!(
+                    "Tables: {}.",
+                    catalogue::resource_names().join(", ")
+                )));
+            }
+        }
+        Ok(RESOURCES
+            .iter()
+            .filter(|r| match stmt.list_type {
+                ImportSchemaType::FdwImportSchemaAll => true,
+                ImportSchemaType::FdwImportSchemaLimitTo => listed(r.name),
+                ImportSchemaType::FdwImportSchemaExcept => !listed(r.name),
+            })
+            .map(|r| r.create_table_sql(&stmt.local_schema, &stmt.server_name))
+            .collect())
+    }
+
+    fn validator(
+        options: Vec<Option<String>>,
+        catalog: Option<pg_sys::Oid>,
+    ) -> Result<(), ErrorReport> {
+        let scope = match catalog {
+            Some(oid) if oid == FOREIGN_DATA_WRAPPER_RELATION_ID => OptionScope::Wrapper,
+            Some(oid) if oid == FOREIGN_SERVER_RELATION_ID => OptionScope::Server,
+            Some(oid) if oid == FOREIGN_TABLE_RELATION_ID => OptionScope::Table,
+            Some(oid) if oid == pg_sys::BuiltinOid::UserMappingRelationId.value() => {
+                OptionScope::UserMapping
+            }
+            _ => return Ok(()),
+        };
+        let pairs: Vec<(String, String)> = options
+            .into_iter()
+            .flatten()
+            .map(|o| match o.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (o, String::new()),
+            })
+            .collect();
+        validate(scope, &pairs);
+        Ok(())
+    }
+
+    fn fdw_routine_hook(routine: &mut supabase_wrappers::FdwRoutine<pgrx::AllocatedByRust>) {
+        routine.GetForeignRelSize = Some(scan::get_foreign_rel_size);
+        routine.GetForeignPaths = Some(scan::get_foreign_paths);
+        routine.GetForeignPlan = Some(scan::get_foreign_plan);
+        routine.BeginForeignScan = Some(scan::begin_foreign_scan);
+        routine.IterateForeignScan = Some(scan::iterate_foreign_scan);
+        routine.ReScanForeignScan = Some(scan::re_scan_foreign_scan);
+        routine.EndForeignScan = Some(scan::end_foreign_scan);
+        routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
+        // No aggregate pushdown: the API cannot aggregate.
+        routine.GetForeignUpperPaths = None;
+        // Writes are not implemented yet: without these callbacks Postgres itself refuses
+        // INSERT/UPDATE/DELETE ("cannot insert into foreign table"), so nothing is silently dropped.
+        routine.AddForeignUpdateTargets = None;
+        routine.PlanForeignModify = None;
+        routine.BeginForeignModify = None;
+        routine.ExecForeignInsert = None;
+        routine.ExecForeignUpdate = None;
+        routine.ExecForeignDelete = None;
+        routine.EndForeignModify = None;
+    }
+}

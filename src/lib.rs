@@ -1,0 +1,31 @@
+//! `partnerstack`: a PostgreSQL foreign data wrapper over the PartnerStack Vendor API.
+//!
+//! The API itself (catalogue, client, paging, mapping, pushdown) lives in the
+//! `partnerstack-api` crate and knows nothing of Postgres; this crate is the glue.
+
+::pgrx::pg_module_magic!();
+
+mod errors;
+mod fdw;
+mod options;
+mod quals;
+mod scan;
+mod table;
+
+pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests;
+
+/// Hooks for `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    /// Per-test setup (none).
+    pub fn setup(_options: Vec<&str>) {}
+
+    /// postgresql.conf settings for the test cluster.
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,172 @@
+//! Which planner clauses can be pushed to PartnerStack, and the expressions holding their values.
+//!
+//! A clause is pushable when one side is a column of the scanned table and the other side can be
+//! computed before the scan starts: a constant, a parameter of a prepared statement, an outer
+//! row's value in a nested loop, a subquery result, or any non-volatile expression of those
+//! (`now() - interval '7 days'`). The value expressions go to the plan's `fdw_exprs`, where
+//! Postgres keeps them valid for cached plans and turns outer references into parameters.
+
+use partnerstack_api::Op;
+use partnerstack_api::catalogue::ColumnType;
+use partnerstack_api::pushdown::is_pushable;
+use pgrx::PgList;
+use pgrx::pg_sys;
+
+use crate::table::TableMap;
+
+/// A pushable clause: `column op value`, or `column = ANY(array)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Pushable {
+    /// Catalogue column index.
+    pub column: usize,
+    /// Operator, with the column on the left.
+    pub op: Op,
+    /// The value (or array) expression.
+    pub value: *mut pg_sys::Expr,
+    /// `value` is an array (`IN (...)` / `= ANY(...)`).
+    pub array: bool,
+}
+
+/// Classifies one clause of relation `relid` (its range-table index).
+///
+/// # Safety
+/// `clause` must be a valid expression node of the planner.
+pub unsafe fn classify(
+    root: *mut pg_sys::PlannerInfo,
+    table: &TableMap,
+    relid: u32,
+    clause: *mut pg_sys::Expr,
+) -> Option<Pushable> {
+    unsafe {
+        let node = clause as *mut pg_sys::Node;
+        match (*node).type_ {
+            pg_sys::NodeTag::T_OpExpr => {
+                let opexpr = clause as *mut pg_sys::OpExpr;
+                let args = PgList::<pg_sys::Expr>::from_pg((*opexpr).args);
+                if args.len() != 2 {
+                    return None;
+                }
+                let (left, right) = (args.get_ptr(0)?, args.get_ptr(1)?);
+                let name = Op::from_sql(&opname((*opexpr).opno)?)?;
+                let (column, value, op) = if let Some(col) = column_var(table, relid, left) {
+                    (col, right, name)
+                } else if let Some(col) = column_var(table, relid, right) {
+                    (col, left, name.commuted())
+                } else {
+                    return None;
+                };
+                let ty = table.resource.columns[column].ty;
+                if !operator_takes(ty, (*opexpr).opno)
+                    || !value_computable(root, relid, value)
+                    || !is_pushable(table.resource, column, op, false)
+                {
+                    return None;
+                }
+                Some(Pushable {
+                    column,
+                    op,
+                    value,
+                    array: false,
+                })
+            }
+            pg_sys::NodeTag::T_ScalarArrayOpExpr => {
+                let sa = clause as *mut pg_sys::ScalarArrayOpExpr;
+                if !(*sa).useOr {
+                    return None;
+                }
+                let args = PgList::<pg_sys::Expr>::from_pg((*sa).args);
+                if args.len() != 2 || Op::from_sql(&opname((*sa).opno)?)? != Op::Eq {
+                    return None;
+                }
+                let column = column_var(table, relid, args.get_ptr(0)?)?;
+                let value = args.get_ptr(1)?;
+                let ty = table.resource.columns[column].ty;
+                if ty != ColumnType::Text
+                    || !operator_takes(ty, (*sa).opno)
+                    || !value_computable(root, relid, value)
+                    || !is_pushable(table.resource, column, Op::Eq, true)
+                {
+                    return None;
+                }
+                Some(Pushable {
+                    column,
+                    op: Op::Eq,
+                    value,
+                    array: true,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The catalogue column when `expr` is (a relabeling of) a column of this relation.
+unsafe fn column_var(table: &TableMap, relid: u32, expr: *mut pg_sys::Expr) -> Option<usize> {
+    unsafe {
+        let expr = strip_relabel(expr);
+        if (*(expr as *mut pg_sys::Node)).type_ != pg_sys::NodeTag::T_Var {
+            return None;
+        }
+        let var = expr as *mut pg_sys::Var;
+        if (*var).varno as u32 != relid || (*var).varlevelsup != 0 || (*var).varattno <= 0 {
+            return None;
+        }
+        table.column_of((*var).varattno)
+    }
+}
+
+/// Removes binary-compatible casts (varchar → text).
+pub unsafe fn strip_relabel(mut expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
+    unsafe {
+        while !expr.is_null()
+            && (*(expr as *mut pg_sys::Node)).type_ == pg_sys::NodeTag::T_RelabelType
+        {
+            expr = (*(expr as *mut pg_sys::RelabelType)).arg;
+        }
+        expr
+    }
+}
+
+/// The operator's name (`=`, `<`, ...).
+unsafe fn opname(opno: pg_sys::Oid) -> Option<String> {
+    unsafe {
+        let name = pg_sys::get_opname(opno);
+        if name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+/// Whether the operator compares two values of the column's own type (texteq, timestamptz_gt, ...),
+/// so its meaning is the one the API filter has.
+unsafe fn operator_takes(ty: ColumnType, opno: pg_sys::Oid) -> bool {
+    let wanted = match ty {
+        ColumnType::Text => pg_sys::TEXTOID,
+        ColumnType::Timestamp => pg_sys::TIMESTAMPTZOID,
+        _ => return false,
+    };
+    let (mut left, mut right) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+    unsafe { pg_sys::op_input_types(opno, &mut left, &mut right) };
+    left == wanted && right == wanted
+}
+
+/// Whether the value side can be computed once before the scan: no column of this relation,
+/// nothing volatile, no correlated subplan.
+unsafe fn value_computable(
+    root: *mut pg_sys::PlannerInfo,
+    relid: u32,
+    value: *mut pg_sys::Expr,
+) -> bool {
+    unsafe {
+        let node = value as *mut pg_sys::Node;
+        let varnos = pg_sys::pull_varnos(root, node);
+        !pg_sys::bms_is_member(relid as i32, varnos)
+            && !pg_sys::contain_volatile_functions(node)
+            && !pg_sys::contain_subplans(node)
+    }
+}

@@ -1,0 +1,129 @@
+//! A foreign table's columns matched to its resource's catalogue columns, and values to datums.
+
+use partnerstack_api::{ColumnType, Resource, Value};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::{IntoDatum, PgRelation, PgSqlErrorCode};
+
+use crate::errors::error;
+use crate::options::table_resource;
+
+/// Microseconds between the Unix epoch and Postgres' epoch (2000-01-01).
+const POSTGRES_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+
+/// A foreign table's layout.
+#[derive(Debug, Clone)]
+pub struct TableMap {
+    /// The resource it reads.
+    pub resource: &'static Resource,
+    /// Table name, for messages.
+    pub name: String,
+    /// For each attribute (attnum - 1): the catalogue column index, `None` for a dropped column.
+    pub columns: Vec<Option<usize>>,
+}
+
+impl TableMap {
+    /// Reads and checks the table's columns: each must be a field of the resource, with the
+    /// catalogue's type (so a datum is never built with the wrong type).
+    pub fn load(relid: pg_sys::Oid) -> TableMap {
+        let resource = table_resource(relid);
+        let rel = unsafe { PgRelation::with_lock(relid, pg_sys::AccessShareLock as _) };
+        let name = rel.name().to_owned();
+        let mut columns = Vec::new();
+        for att in rel.tuple_desc().iter() {
+            if att.is_dropped() {
+                columns.push(None);
+                continue;
+            }
+            let attname = att.name();
+            let Some(index) = resource.columns.iter().position(|c| c.name == attname) else {
+                error(
+                    PgSqlErrorCode::ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
+                    format!(
+                        "column \"{attname}\" of foreign table \"{name}\" is not a field of PartnerStack {}",
+                        resource.name
+                    ),
+                )
+                .set_hint(format!(
+                    "Known columns: {}.",
+                    resource.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                ))
+                .report(PgLogLevel::ERROR);
+                unreachable!()
+            };
+            let expected = resource.columns[index].ty;
+            if att.type_oid().value() != type_oid(expected) {
+                error(
+                    PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE,
+                    format!(
+                        "column \"{attname}\" of foreign table \"{name}\" must be of type {}",
+                        expected.sql_type()
+                    ),
+                )
+                .report(PgLogLevel::ERROR);
+            }
+            columns.push(Some(index));
+        }
+        TableMap {
+            resource,
+            name,
+            columns,
+        }
+    }
+
+    /// The catalogue column of attribute `attnum` (1-based).
+    pub fn column_of(&self, attnum: i16) -> Option<usize> {
+        usize::try_from(attnum - 1)
+            .ok()
+            .and_then(|i| self.columns.get(i).copied().flatten())
+    }
+}
+
+/// The Postgres type of a catalogue column type.
+pub fn type_oid(ty: ColumnType) -> pg_sys::Oid {
+    match ty {
+        ColumnType::Text => pg_sys::TEXTOID,
+        ColumnType::BigInt => pg_sys::INT8OID,
+        ColumnType::Boolean => pg_sys::BOOLOID,
+        ColumnType::Timestamp => pg_sys::TIMESTAMPTZOID,
+        ColumnType::Json => pg_sys::JSONBOID,
+        ColumnType::TextArray => pg_sys::TEXTARRAYOID,
+    }
+}
+
+/// Unix microseconds of a timestamptz datum; `None` for ±infinity.
+pub fn timestamptz_micros(datum: pg_sys::Datum) -> Option<i64> {
+    let pg = datum.value() as i64;
+    if pg == i64::MIN || pg == i64::MAX {
+        return None;
+    }
+    pg.checked_add(POSTGRES_EPOCH_OFFSET_MICROS)
+}
+
+/// Builds the datum of a value, in the current memory context. `None` is SQL NULL.
+pub fn to_datum(value: Value) -> Option<pg_sys::Datum> {
+    match value {
+        Value::Null => None,
+        Value::Text(s) => s.into_datum(),
+        Value::BigInt(i) => Some(pg_sys::Datum::from(i)),
+        Value::Bool(b) => Some(pg_sys::Datum::from(b)),
+        Value::TimestampMs(ms) => Some(pg_sys::Datum::from(
+            ms * 1000 - POSTGRES_EPOCH_OFFSET_MICROS,
+        )),
+        Value::Json(text) => Some(jsonb_from_text(&text)),
+        Value::TextArray(items) => items.into_datum(),
+    }
+}
+
+/// Parses JSON text into a jsonb datum with Postgres' own parser (no re-serialization).
+fn jsonb_from_text(text: &str) -> pg_sys::Datum {
+    // JSON text has no raw NUL byte (a NUL can only appear escaped as \u0000).
+    let cstring = std::ffi::CString::new(text).unwrap_or_default();
+    unsafe {
+        pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::jsonb_in,
+            &[Some(pg_sys::Datum::from(cstring.as_ptr()))],
+        )
+        .expect("jsonb_in returns a value")
+    }
+}
