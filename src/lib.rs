@@ -15,7 +15,6 @@ mod table;
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
-#[pgrx::pg_schema]
 mod tests;
 
 /// Hooks for `cargo pgrx test`.

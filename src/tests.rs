@@ -1,14 +1,302 @@
 //! In-database tests (`cargo pgrx test`): behaviour that needs Postgres but no API server.
+//!
+//! The server points at a closed port, so a test that passes proves no request was needed:
+//! any request would end in a connection ERROR.
 
-use pgrx::prelude::*;
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
 
-#[pg_test]
-fn create_extension_creates_the_wrapper() {
-    let handler = Spi::get_one::<String>(
-        "SELECT fdwhandler::regproc::text FROM pg_foreign_data_wrapper WHERE fdwname = 'partnerstack'",
-    );
-    assert_eq!(
-        handler.unwrap().as_deref(),
-        Some("partnerstack_fdw_handler")
-    );
+    /// A loopback port nothing listens on (the discard port).
+    const CLOSED_API_URL: &str = "http://127.0.0.1:9/api/v2";
+
+    fn setup() {
+        Spi::run(&format!(
+            "CREATE SERVER ps_test FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{CLOSED_API_URL}');
+             CREATE USER MAPPING FOR CURRENT_USER SERVER ps_test
+               OPTIONS (public_key 'pk_test_x', private_key 'sk_secret_never_shown');
+             CREATE SCHEMA ps;
+             IMPORT FOREIGN SCHEMA partnerstack FROM SERVER ps_test INTO ps;"
+        ))
+        .unwrap();
+    }
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql).unwrap().unwrap()
+    }
+
+    fn explain(sql: &str) -> String {
+        Spi::connect(|client| {
+            client
+                .select(&format!("EXPLAIN (COSTS OFF) {sql}"), None, &[])
+                .unwrap()
+                .map(|row| row.get::<String>(1).unwrap().unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    #[pg_test]
+    fn create_extension_creates_the_wrapper() {
+        let handler = Spi::get_one::<String>(
+            "SELECT fdwhandler::regproc::text FROM pg_foreign_data_wrapper WHERE fdwname = 'partnerstack'",
+        );
+        assert_eq!(
+            handler.unwrap().as_deref(),
+            Some("partnerstack_fdw_handler")
+        );
+    }
+
+    #[pg_test]
+    fn import_creates_every_table_with_typed_columns() {
+        setup();
+        let tables = Spi::get_one::<String>(
+            "SELECT string_agg(foreign_table_name, ',' ORDER BY foreign_table_name)
+               FROM information_schema.foreign_tables WHERE foreign_table_schema = 'ps'",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            tables,
+            "actions,customers,deals,groups,leads,links,partnerships,rewards,transactions,webhooks"
+        );
+        let types = Spi::get_one::<String>(
+            "SELECT string_agg(column_name || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)
+               FROM pg_attribute a JOIN information_schema.columns c
+                 ON c.table_schema = 'ps' AND c.table_name = 'transactions' AND c.column_name = a.attname
+              WHERE attrelid = 'ps.transactions'::regclass AND attnum > 0",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            types.starts_with("key text, amount bigint, amount_usd bigint, approved boolean"),
+            "{types}"
+        );
+        assert!(
+            types.contains("created_at timestamp with time zone"),
+            "{types}"
+        );
+        assert!(types.ends_with("attrs jsonb"), "{types}");
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ps.partnerships'::regclass AND attname = 'tags' AND atttypid = 'text[]'::regtype"
+            ),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn import_honours_limit_to_and_except() {
+        Spi::run(&format!(
+            "CREATE SERVER ps_test FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{CLOSED_API_URL}');
+             CREATE SCHEMA a; CREATE SCHEMA b;
+             IMPORT FOREIGN SCHEMA partnerstack LIMIT TO (customers, rewards) FROM SERVER ps_test INTO a;
+             IMPORT FOREIGN SCHEMA partnerstack EXCEPT (links, groups) FROM SERVER ps_test INTO b;"
+        ))
+        .unwrap();
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM information_schema.foreign_tables WHERE foreign_table_schema = 'a'"
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM information_schema.foreign_tables WHERE foreign_table_schema = 'b'"
+            ),
+            8
+        );
+    }
+
+    #[pg_test(error = "PartnerStack has no table \"payouts\"")]
+    fn import_of_an_unknown_table_is_an_error() {
+        Spi::run(&format!(
+            "CREATE SERVER ps_test FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{CLOSED_API_URL}');
+             CREATE SCHEMA a;
+             IMPORT FOREIGN SCHEMA partnerstack LIMIT TO (payouts) FROM SERVER ps_test INTO a;"
+        ))
+        .unwrap();
+    }
+
+    #[pg_test(error = "invalid option \"api_key\" for a partnerstack server")]
+    fn validator_rejects_unknown_server_option() {
+        Spi::run("CREATE SERVER s FOREIGN DATA WRAPPER partnerstack OPTIONS (api_key 'x')")
+            .unwrap();
+    }
+
+    #[pg_test(
+        error = "invalid value for option \"page_size\": \"251\" is not a whole number from 1 to 250"
+    )]
+    fn validator_rejects_page_size_over_api_max() {
+        Spi::run("CREATE SERVER s FOREIGN DATA WRAPPER partnerstack OPTIONS (page_size '251')")
+            .unwrap();
+    }
+
+    #[pg_test(
+        error = "invalid value for option \"api_url\": it must start with https:// or http://"
+    )]
+    fn validator_rejects_malformed_url() {
+        Spi::run("CREATE SERVER s FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url 'api.partnerstack.com')")
+            .unwrap();
+    }
+
+    #[pg_test(error = "invalid option \"s2s_token\" for a partnerstack user mapping")]
+    fn validator_rejects_unknown_mapping_option() {
+        Spi::run(
+            "CREATE SERVER s FOREIGN DATA WRAPPER partnerstack;
+             CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (s2s_token 'x')",
+        )
+        .unwrap();
+    }
+
+    #[pg_test(
+        error = "invalid value for option \"resource\": \"payouts\" is not a PartnerStack resource; valid resources are: customers, partnerships, groups, deals, leads, transactions, rewards, actions, webhooks, links"
+    )]
+    fn validator_rejects_unknown_resource() {
+        Spi::run(
+            "CREATE SERVER s FOREIGN DATA WRAPPER partnerstack;
+             CREATE FOREIGN TABLE t (key text) SERVER s OPTIONS (resource 'payouts')",
+        )
+        .unwrap();
+    }
+
+    #[pg_test(error = "column \"amount\" of foreign table \"my_tx\" must be of type bigint")]
+    fn wrong_column_type_is_refused_before_any_request() {
+        setup();
+        Spi::run(
+            "CREATE FOREIGN TABLE my_tx (key text, amount numeric) SERVER ps_test OPTIONS (resource 'transactions');
+             SELECT * FROM my_tx",
+        )
+        .unwrap();
+    }
+
+    #[pg_test(
+        error = "column \"nickname\" of foreign table \"my_c\" is not a field of PartnerStack customers"
+    )]
+    fn unknown_column_is_refused_before_any_request() {
+        setup();
+        Spi::run(
+            "CREATE FOREIGN TABLE my_c (key text, nickname text) SERVER ps_test OPTIONS (resource 'customers');
+             SELECT * FROM my_c",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn subset_of_columns_works_without_resource_option() {
+        setup();
+        Spi::run(
+            "CREATE FOREIGN TABLE customers (customer_key text, updated_at timestamptz) SERVER ps_test",
+        )
+        .unwrap();
+        let plan = explain("SELECT * FROM customers WHERE customer_key = 'c 1/2'");
+        assert!(
+            plan.contains("PartnerStack Requests: GET /customers/c%201%2F2"),
+            "{plan}"
+        );
+    }
+
+    #[pg_test(
+        error = "links can only be read for given partnership_key values: add a condition partnership_key = '...' (or IN (...))"
+    )]
+    fn links_without_partnership_key_is_refused() {
+        setup();
+        Spi::run("SELECT * FROM ps.links").unwrap();
+    }
+
+    #[pg_test]
+    fn contradictory_conditions_send_no_request() {
+        setup();
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM ps.customers
+                  WHERE updated_at > '2025-01-02' AND updated_at < '2025-01-01'"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM ps.customers WHERE created_at = '2025-01-01 00:00:00.0005+00'"
+            ),
+            0,
+            "no millisecond equals a sub-millisecond instant"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM ps.deals WHERE partner_key = NULL"),
+            0
+        );
+    }
+
+    #[pg_test]
+    fn explain_shows_endpoint_and_parameters_not_keys() {
+        setup();
+        let plan = explain(
+            "SELECT key FROM ps.customers
+              WHERE updated_at >= '2025-01-01 00:00:00.0015+00' AND partner_key = 'p&1'",
+        );
+        assert!(
+            plan.contains("PartnerStack Endpoint: GET /customers"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("PartnerStack Requests: GET /customers?min_updated=1735689600002&partner_key=p%261&limit=250"),
+            "{plan}"
+        );
+        assert!(
+            !plan.contains("sk_secret_never_shown") && !plan.contains("pk_test_x"),
+            "{plan}"
+        );
+    }
+
+    #[pg_test]
+    fn explain_shows_one_get_per_key_of_an_in_list() {
+        setup();
+        let plan = explain("SELECT * FROM ps.deals WHERE key IN ('d1', 'd2', 'd1')");
+        assert!(
+            plan.contains("PartnerStack Requests: GET /deals/d1; GET /deals/d2"),
+            "{plan}"
+        );
+    }
+
+    #[pg_test]
+    fn filters_only_go_where_the_endpoint_takes_them() {
+        setup();
+        let plan = explain(
+            "SELECT * FROM ps.transactions WHERE updated_at > '2025-01-01' AND created_at > '2025-01-01'",
+        );
+        assert!(
+            plan.contains(
+                "PartnerStack Requests: GET /transactions?min_created=1735689600001&limit=250"
+            ),
+            "{plan}"
+        );
+    }
+
+    #[pg_test]
+    fn key_lookup_is_estimated_at_one_row() {
+        setup();
+        let plan =
+            Spi::get_one::<String>("EXPLAIN SELECT * FROM ps.partnerships WHERE key = 'part_1'")
+                .unwrap()
+                .unwrap();
+        assert!(plan.contains("rows=1 "), "{plan}");
+        let plan = Spi::get_one::<String>("EXPLAIN SELECT * FROM ps.partnerships")
+            .unwrap()
+            .unwrap();
+        assert!(plan.contains("rows=1000 "), "{plan}");
+    }
+
+    #[pg_test(error = "cannot insert into foreign table \"customers\"")]
+    fn writes_are_refused_until_implemented() {
+        setup();
+        Spi::run("INSERT INTO ps.customers (email) VALUES ('a@b.c')").unwrap();
+    }
+
+    #[pg_test(
+        error = "reading groups: could not connect to PartnerStack at 127.0.0.1:9: Connection refused (os error 111)"
+    )]
+    fn refused_connection_names_host_not_keys() {
+        setup();
+        Spi::run("SELECT * FROM ps.groups").unwrap();
+    }
 }
