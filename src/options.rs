@@ -199,8 +199,6 @@ pub fn table_estimated_rows(relid: pg_sys::Oid) -> f64 {
 pub struct ScanConfig {
     /// Client settings, keys included (Debug redacts the private key).
     pub client: ClientConfig,
-    /// Items per list page.
-    pub page_size: u32,
 }
 
 /// Reads the server's options and the user mapping of `userid` into a client configuration.
@@ -255,8 +253,16 @@ pub fn scan_config(serverid: pg_sys::Oid, userid: pg_sys::Oid) -> ScanConfig {
     if let Some(v) = num("max_response_bytes") {
         client.max_response_bytes = v;
     }
-    let page_size = num("page_size").map_or(DEFAULT_PAGE_SIZE, |v| v as u32);
-    ScanConfig { client, page_size }
+    ScanConfig { client }
+}
+
+/// The server's `page_size`, or the default (the API's maximum).
+pub fn server_page_size(serverid: pg_sys::Oid) -> u32 {
+    unsafe { options_from_list((*pg_sys::GetForeignServer(serverid)).options) }
+        .iter()
+        .find(|(k, _)| k == "page_size")
+        .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+        .unwrap_or(DEFAULT_PAGE_SIZE)
 }
 
 /// The user mapping's options; when there is none and the server holds keys, none are needed.

@@ -18,7 +18,7 @@ use pgrx::{FromDatum, PgList, pg_sys};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{raise_api, raise_mapping, raise_pushdown};
-use crate::options::{scan_config, table_estimated_rows};
+use crate::options::{scan_config, server_page_size, table_estimated_rows};
 use crate::quals::{Pushable, classify, strip_relabel};
 use crate::table::{TableMap, timestamptz_micros, to_datum};
 
@@ -44,6 +44,10 @@ struct ScanSpec {
     conditions: Vec<SpecCondition>,
     /// Attribute numbers (1-based) the query reads.
     needed: Vec<i16>,
+    /// LIMIT + OFFSET when the scan's rows go straight to the LIMIT: every condition pushed,
+    /// one relation, no sort, grouping or aggregate. Only shrinks the page size: paging still
+    /// goes on if more rows are pulled, so no row is ever lost to it.
+    limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -341,7 +345,17 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 needed.push(attnum as i16);
             }
         }
-        let spec = ScanSpec { conditions, needed };
+        let all_pushed = conditions.len()
+            == PgList::<pg_sys::RestrictInfo>::from_pg(scan_clauses)
+                .iter_ptr()
+                .filter(|r| !(**r).pseudoconstant)
+                .count();
+        let limit = if all_pushed { direct_limit(root) } else { None };
+        let spec = ScanSpec {
+            conditions,
+            needed,
+            limit,
+        };
         let json = CString::new(serde_json::to_string(&spec).expect("spec serializes"))
             .expect("JSON has no NUL byte");
         let private = pg_sys::lappend(
@@ -358,6 +372,45 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             std::ptr::null_mut(),
             outer_plan,
         )
+    }
+}
+
+/// LIMIT + OFFSET of a query whose only relation is this scan and whose rows reach the LIMIT
+/// unsorted, ungrouped and unaggregated; constants only.
+unsafe fn direct_limit(root: *mut pg_sys::PlannerInfo) -> Option<u32> {
+    unsafe {
+        let q = (*root).parse;
+        let simple = pg_sys::bms_num_members((*root).all_baserels) == 1
+            && (*q).sortClause.is_null()
+            && (*q).groupClause.is_null()
+            && (*q).groupingSets.is_null()
+            && (*q).distinctClause.is_null()
+            && (*q).havingQual.is_null()
+            && (*q).setOperations.is_null()
+            && !(*q).hasAggs
+            && !(*q).hasWindowFuncs
+            && !(*q).hasTargetSRFs
+            && (*q).limitOption == pg_sys::LimitOption::LIMIT_OPTION_COUNT;
+        if !simple {
+            return None;
+        }
+        let constant = |node: *mut pg_sys::Node| -> Option<Option<i64>> {
+            if node.is_null() {
+                return Some(None);
+            }
+            if (*node).type_ != pg_sys::NodeTag::T_Const {
+                return None;
+            }
+            let c = node as *mut pg_sys::Const;
+            if (*c).constisnull {
+                Some(None)
+            } else {
+                Some(Some((*c).constvalue.value() as i64))
+            }
+        };
+        let count = constant((*q).limitCount)??;
+        let offset = constant((*q).limitOffset)?.unwrap_or(0);
+        u32::try_from(count.checked_add(offset)?.max(1)).ok()
     }
 }
 
@@ -453,6 +506,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             .iter()
             .map(|&a| table.column_of(a).expect("needed attribute is a column"))
             .collect();
+        let spec_limit = spec.limit;
         let state = Box::new(ScanState {
             table,
             spec,
@@ -461,7 +515,10 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             userid,
             explain_only: eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0,
             client: None,
-            page_size: 0,
+            page_size: match spec_limit {
+                Some(limit) => server_page_size(serverid).min(limit),
+                None => server_page_size(serverid),
+            },
             run: None,
             past: Stats::default(),
             wanted,
@@ -548,7 +605,6 @@ impl ScanState {
             client.set_interrupt(std::sync::Arc::new(|| unsafe {
                 std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0
             }));
-            self.page_size = config.page_size;
             self.client = Some(client);
         }
         let (conditions, _) = unsafe { evaluate(node, self, false) };
@@ -712,11 +768,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
                 .collect();
             explain_text(es, "PartnerStack Pushed Conditions", &pushed.join(", "));
         }
-        let page_size = if state.page_size > 0 {
-            state.page_size
-        } else {
-            partnerstack_api::client::DEFAULT_PAGE_SIZE
-        };
+        let page_size = state.page_size;
         let requests = match &state.run {
             Some(run) => Ok(run.requests.clone()),
             None => {

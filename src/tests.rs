@@ -299,4 +299,18 @@ mod tests {
         setup();
         Spi::run("SELECT * FROM ps.groups").unwrap();
     }
+
+    #[pg_test]
+    fn limit_sizes_the_page_only_when_every_condition_is_pushed() {
+        setup();
+        let plan = explain("SELECT * FROM ps.customers WHERE partner_key = 'p1' LIMIT 5 OFFSET 2");
+        assert!(
+            plan.contains("GET /customers?partner_key=p1&limit=7"),
+            "{plan}"
+        );
+        let plan = explain("SELECT * FROM ps.customers WHERE email LIKE '%@x.io' LIMIT 5");
+        assert!(plan.contains("GET /customers?limit=250"), "{plan}");
+        let plan = explain("SELECT * FROM ps.customers ORDER BY email LIMIT 5");
+        assert!(plan.contains("GET /customers?limit=250"), "{plan}");
+    }
 }
