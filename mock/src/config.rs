@@ -1,0 +1,129 @@
+//! Startup options and the runtime-tunable configuration.
+
+use crate::auth::KeyPair;
+use crate::data::Sizes;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Port used when `--port` is not given.
+pub const DEFAULT_PORT: u16 = 8787;
+/// Seed used when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = 42;
+/// Requests per rolling 60 s per public key (the documented live limit, §5).
+pub const DEFAULT_RATE_LIMIT: u64 = 4000;
+/// Bearer token accepted by `POST /conversion/xid`.
+pub const DEFAULT_S2S_TOKEN: &str = "s2s_test_mock";
+
+/// Settings that may change while the server runs (`POST /__mock/config`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuntimeConfig {
+    /// Added to every API request before it is answered.
+    pub latency_ms: u64,
+    /// Requests per rolling 60 s per public key; 0 disables the limiter.
+    pub rate_limit: u64,
+    /// `Retry-After` seconds sent with 429 answers; `None` = header not sent.
+    pub retry_after: Option<u64>,
+    /// Accept `PUT` as a synonym for `PATCH` (otherwise 405).
+    pub accept_put: bool,
+    /// Clamp `limit` into 1..=250 instead of answering 400.
+    pub clamp_limit: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            retry_after: None,
+            accept_put: false,
+            clamp_limit: false,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// Applies a partial update (`{"latency_ms": 5, "retry_after": null, ...}`). Unknown
+    /// or mistyped fields are rejected so a typo in a test does not silently do nothing.
+    pub fn apply(&mut self, patch: &Value) -> Result<(), String> {
+        let Some(map) = patch.as_object() else {
+            return Err("config must be a JSON object".into());
+        };
+        let mut next = self.clone();
+        for (k, v) in map {
+            let uint = || {
+                v.as_u64()
+                    .ok_or_else(|| format!("'{k}' must be a non-negative integer"))
+            };
+            let boolean = || {
+                v.as_bool()
+                    .ok_or_else(|| format!("'{k}' must be a boolean"))
+            };
+            match k.as_str() {
+                "latency_ms" => next.latency_ms = uint()?,
+                "rate_limit" => next.rate_limit = uint()?,
+                "retry_after" => next.retry_after = if v.is_null() { None } else { Some(uint()?) },
+                "accept_put" => next.accept_put = boolean()?,
+                "clamp_limit" => next.clamp_limit = boolean()?,
+                other => return Err(format!("unknown config field '{other}'")),
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+/// Everything fixed at startup.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Listen address.
+    pub host: String,
+    /// Listen port (0 = any free port).
+    pub port: u16,
+    /// Data seed.
+    pub seed: u64,
+    /// Generated data sizes.
+    pub sizes: Sizes,
+    /// Accepted vendor key pairs.
+    pub keys: Vec<KeyPair>,
+    /// Bearer token for S2S conversions.
+    pub s2s_token: String,
+    /// Initial runtime configuration (restored by `POST /__mock/reset`).
+    pub runtime: RuntimeConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: DEFAULT_PORT,
+            seed: DEFAULT_SEED,
+            sizes: Sizes::default(),
+            keys: KeyPair::defaults(),
+            s2s_token: DEFAULT_S2S_TOKEN.into(),
+            runtime: RuntimeConfig::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn partial_updates_apply_and_bad_ones_change_nothing() {
+        let mut c = RuntimeConfig::default();
+        c.apply(&json!({"latency_ms": 5, "retry_after": 2, "accept_put": true}))
+            .unwrap();
+        assert_eq!(c.latency_ms, 5);
+        assert_eq!(c.retry_after, Some(2));
+        assert!(c.accept_put);
+        c.apply(&json!({"retry_after": null})).unwrap();
+        assert_eq!(c.retry_after, None);
+        let before = c.clone();
+        assert!(c.apply(&json!({"latency_ms": 1, "bogus": 1})).is_err());
+        assert!(c.apply(&json!({"rate_limit": -1})).is_err());
+        assert!(c.apply(&json!([1])).is_err());
+        assert_eq!(c, before);
+    }
+}

@@ -1,0 +1,61 @@
+//! Routing of API requests (everything except the `/__mock/` control API).
+
+pub mod api;
+pub mod lists;
+pub mod s2s;
+pub mod writes;
+
+use crate::auth::Credentials;
+use crate::config::RuntimeConfig;
+use crate::envelope;
+use crate::http::{Request, Response};
+use crate::server::Server;
+
+/// A list-level fault the handler must apply (see [`crate::faults::FaultKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFault {
+    /// Answer normally.
+    #[default]
+    None,
+    /// No items, `has_more: true`.
+    EmptyHasMore,
+    /// Repeat the page ending at the `starting_after` cursor.
+    RepeatCursor,
+}
+
+/// Everything a handler needs about the request being answered.
+pub struct Ctx<'a> {
+    /// Shared server state.
+    pub server: &'a Server,
+    /// The request.
+    pub req: &'a Request,
+    /// Parsed `Authorization`.
+    pub creds: &'a Credentials,
+    /// Decoded query parameters.
+    pub params: &'a [(String, String)],
+    /// Runtime configuration snapshot taken when the request arrived.
+    pub config: &'a RuntimeConfig,
+    /// List fault to apply, if any.
+    pub list_fault: ListFault,
+}
+
+impl Ctx<'_> {
+    /// Decoded value of a query parameter (the last one when repeated).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Answers an API request: `/api/v2/...` (vendor, Basic auth) or `/conversion/xid` (S2S).
+pub fn dispatch(ctx: &Ctx) -> Response {
+    let segs = ctx.req.segments();
+    match segs.as_slice() {
+        [api, v2, rest @ ..] if api == "api" && v2 == "v2" => api::handle(ctx, rest),
+        [conversion, xid] if conversion == "conversion" && xid == "xid" => s2s::handle(ctx),
+        _ => envelope::status(404),
+    }
+}
