@@ -101,17 +101,21 @@ pub fn timestamptz_micros(datum: pg_sys::Datum) -> Option<i64> {
 }
 
 /// Builds the datum of a value, in the current memory context. `None` is SQL NULL.
-pub fn to_datum(value: Value) -> Option<pg_sys::Datum> {
+pub fn to_datum(value: Value<'_>) -> Option<pg_sys::Datum> {
     match value {
         Value::Null => None,
-        Value::Text(s) => s.into_datum(),
+        Value::Text(s) => s.as_ref().into_datum(),
         Value::BigInt(i) => Some(pg_sys::Datum::from(i)),
         Value::Bool(b) => Some(pg_sys::Datum::from(b)),
         Value::TimestampMs(ms) => Some(pg_sys::Datum::from(
             ms * 1000 - POSTGRES_EPOCH_OFFSET_MICROS,
         )),
         Value::Json(text) => Some(jsonb_from_text(&text)),
-        Value::TextArray(items) => items.into_datum(),
+        Value::TextArray(items) => items
+            .into_iter()
+            .map(|t| t.map(std::borrow::Cow::into_owned))
+            .collect::<Vec<Option<String>>>()
+            .into_datum(),
     }
 }
 

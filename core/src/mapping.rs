@@ -1,27 +1,46 @@
 //! JSON item → row values, with no Postgres types: the FDW glue turns [`Value`]s into datums.
 
-use serde_json::Value as Json;
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::catalogue::{Column, ColumnType, Resource, Source};
 
-/// One cell, typed as the catalogue says.
+/// One cell, typed as the catalogue says; text borrows from the page where it can.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     /// SQL NULL: the field was absent or JSON null.
     Null,
     /// `text`.
-    Text(String),
+    Text(Cow<'a, str>),
     /// `bigint`.
     BigInt(i64),
     /// `boolean`.
     Bool(bool),
     /// `timestamptz`, as Unix epoch milliseconds.
     TimestampMs(i64),
-    /// `jsonb`, as JSON text exactly as received (for `attrs`) or re-serialized.
-    Json(String),
+    /// `jsonb`, as the JSON text exactly as received.
+    Json(Cow<'a, str>),
     /// `text[]`.
-    TextArray(Vec<Option<String>>),
+    TextArray(Vec<Option<Cow<'a, str>>>),
+}
+
+impl Value<'_> {
+    /// The same value, owning its text.
+    pub fn into_owned(self) -> Value<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        match self {
+            Value::Null => Value::Null,
+            Value::Text(t) => Value::Text(own(t)),
+            Value::BigInt(i) => Value::BigInt(i),
+            Value::Bool(b) => Value::Bool(b),
+            Value::TimestampMs(ms) => Value::TimestampMs(ms),
+            Value::Json(j) => Value::Json(own(j)),
+            Value::TextArray(a) => Value::TextArray(a.into_iter().map(|t| t.map(own)).collect()),
+        }
+    }
 }
 
 /// A field whose JSON type does not match its column.
@@ -42,113 +61,185 @@ pub struct MappingError {
     pub found: String,
 }
 
-/// One item of a page, parsed once and kept as received.
+/// One item of a page, kept exactly as received; fields are read from it on demand.
 #[derive(Debug)]
 pub struct Item {
     /// The item's JSON text, exactly as the API sent it.
     pub raw: Box<RawValue>,
-    /// The item parsed, for field access.
-    pub fields: serde_json::Map<String, Json>,
     /// The path parameter it was listed under (links' partnership_key).
     pub path_parameter: Option<String>,
 }
 
 impl Item {
-    /// Parses one item; an item that is not a JSON object is an error for the caller to report.
+    /// Wraps one item; an item that is not a JSON object is an error for the caller to report.
     pub fn parse(raw: Box<RawValue>, path_parameter: Option<String>) -> Result<Item, String> {
-        match serde_json::from_str::<Json>(raw.get()) {
-            Ok(Json::Object(fields)) => Ok(Item {
-                raw,
-                fields,
-                path_parameter,
-            }),
-            Ok(other) => Err(format!("a list item is {}", describe(&other))),
-            Err(e) => Err(format!("a list item is not valid JSON: {e}")),
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(format!("a list item is {}", describe(raw.get())));
         }
+        Ok(Item {
+            raw,
+            path_parameter,
+        })
     }
 
     /// The item's `key` field, when it is a string.
-    pub fn key(&self) -> Option<&str> {
-        self.fields.get("key").and_then(Json::as_str)
+    pub fn key(&self) -> Option<Cow<'_, str>> {
+        #[derive(Deserialize)]
+        struct KeyOnly<'a> {
+            #[serde(borrow, default)]
+            key: Option<Text<'a>>,
+        }
+        serde_json::from_str::<KeyOnly>(self.raw.get())
+            .ok()
+            .and_then(|k| k.key)
+            .map(|t| t.0)
+    }
+
+    /// The item's top-level fields, as borrowed raw JSON.
+    pub fn fields(&self) -> Result<Fields<'_>, String> {
+        serde_json::from_str::<Fields>(self.raw.get())
+            .map_err(|e| format!("a list item is not a valid JSON object: {e}"))
+    }
+}
+
+/// Top-level fields of an item: names and raw values, borrowed from the item's text.
+#[derive(Debug, Default)]
+pub struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Fields<'a> {
+    /// The raw value of a field.
+    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((name, value)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
+                    fields.push((name.0, value));
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the input unless it had escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
     }
 }
 
 /// Maps the columns numbered in `wanted` (indexes into `resource.columns`) of one item.
 ///
 /// Returns one value per entry of `wanted`, in that order.
-pub fn map_item(
+pub fn map_item<'a>(
     resource: &Resource,
-    item: &Item,
+    item: &'a Item,
     wanted: &[usize],
-) -> Result<Vec<Value>, MappingError> {
+) -> Result<Vec<Value<'a>>, MappingError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fields = item.fields().map_err(|found| MappingError {
+        table: resource.name,
+        column: "attrs",
+        key: "(unknown)".into(),
+        expected: "a JSON object",
+        found,
+    })?;
     wanted
         .iter()
-        .map(|&i| map_column(resource, &resource.columns[i], item))
+        .map(|&i| map_column(resource, &resource.columns[i], item, &fields))
         .collect()
 }
 
 /// Maps one column of one item.
-pub fn map_column(
+pub fn map_column<'a>(
     resource: &Resource,
     column: &'static Column,
-    item: &Item,
-) -> Result<Value, MappingError> {
-    let field = match column.source {
-        Source::WholeItem => return Ok(Value::Json(item.raw.get().to_owned())),
+    item: &'a Item,
+    fields: &Fields<'a>,
+) -> Result<Value<'a>, MappingError> {
+    let raw = match column.source {
+        Source::WholeItem => return Ok(Value::Json(Cow::Borrowed(item.raw.get()))),
         Source::PathParameter => {
-            return Ok(item.path_parameter.clone().map_or(Value::Null, Value::Text));
+            return Ok(item
+                .path_parameter
+                .as_deref()
+                .map_or(Value::Null, |p| Value::Text(Cow::Borrowed(p))));
         }
-        Source::Field(name) => item.fields.get(name),
-        Source::FieldOrAlias(name, alias) => {
-            item.fields.get(name).or_else(|| item.fields.get(alias))
-        }
+        Source::Field(name) => fields.get(name),
+        Source::FieldOrAlias(name, alias) => fields.get(name).or_else(|| fields.get(alias)),
     };
-    let json = match field {
-        None | Some(Json::Null) => return Ok(Value::Null),
-        Some(v) => v,
+    let text = match raw.map(RawValue::get) {
+        None | Some("null") => return Ok(Value::Null),
+        Some(text) => text,
     };
     let mismatch = || MappingError {
         table: resource.name,
         column: column.name,
-        key: item.key().unwrap_or("(unknown)").to_owned(),
+        key: item
+            .key()
+            .map_or_else(|| "(unknown)".to_owned(), Cow::into_owned),
         expected: expected(column.ty),
-        found: excerpt(json),
+        found: format!("{} {}", describe(text), excerpt(text)),
     };
     match column.ty {
-        ColumnType::Text => json
-            .as_str()
-            .map(|s| Value::Text(s.to_owned()))
-            .ok_or_else(mismatch),
-        ColumnType::BigInt => json.as_i64().map(Value::BigInt).ok_or_else(mismatch),
-        ColumnType::Boolean => json.as_bool().map(Value::Bool).ok_or_else(mismatch),
-        ColumnType::Timestamp => json
-            .as_i64()
+        ColumnType::Text => serde_json::from_str::<Text>(text)
+            .map(|t| Value::Text(t.0))
+            .map_err(|_| mismatch()),
+        ColumnType::BigInt => serde_json::from_str::<i64>(text)
+            .map(Value::BigInt)
+            .map_err(|_| mismatch()),
+        ColumnType::Boolean => serde_json::from_str::<bool>(text)
+            .map(Value::Bool)
+            .map_err(|_| mismatch()),
+        ColumnType::Timestamp => serde_json::from_str::<i64>(text)
+            .ok()
             .filter(|ms| (MIN_TIMESTAMP_MS..=MAX_TIMESTAMP_MS).contains(ms))
             .map(Value::TimestampMs)
             .ok_or_else(mismatch),
-        ColumnType::Json => match json {
-            Json::Object(_) | Json::Array(_) => Ok(Value::Json(json.to_string())),
+        ColumnType::Json => match text.as_bytes().first() {
+            Some(b'{' | b'[') => Ok(Value::Json(Cow::Borrowed(text))),
             _ => Err(mismatch()),
         },
-        ColumnType::TextArray => {
-            let Json::Array(elements) = json else {
-                return Err(mismatch());
-            };
-            elements
-                .iter()
-                .map(|e| match e {
-                    Json::Null => Ok(None),
-                    Json::String(s) => Ok(Some(s.clone())),
-                    _ => Err(mismatch()),
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::TextArray)
-        }
+        ColumnType::TextArray => serde_json::from_str::<Vec<Option<Text>>>(text)
+            .map(|v| Value::TextArray(v.into_iter().map(|t| t.map(|t| t.0)).collect()))
+            .map_err(|_| mismatch()),
     }
 }
 
-/// Earliest epoch-ms value mapped to a timestamp: 4713 BC is Postgres' lower bound; anything
-/// before year 1 is not a PartnerStack timestamp but a wrong unit or a corrupt value.
+/// Earliest epoch-ms value mapped to a timestamp (year 1): anything earlier is not a
+/// PartnerStack timestamp but a wrong unit or a corrupt value.
 const MIN_TIMESTAMP_MS: i64 = -62_135_596_800_000;
 /// Latest epoch-ms value mapped (year 9999): beyond it the value is not epoch milliseconds.
 const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
@@ -164,25 +255,29 @@ fn expected(ty: ColumnType) -> &'static str {
     }
 }
 
-fn describe(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
+/// What kind of JSON value a raw text is, from its first character.
+fn describe(raw: &str) -> &'static str {
+    match raw.trim_start().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        _ => "an unreadable value",
     }
 }
 
 /// Longest excerpt of a wrong value quoted in an error.
 const EXCERPT_CHARS: usize = 60;
 
-fn excerpt(v: &Json) -> String {
-    let text = v.to_string();
-    let short: String = text.chars().take(EXCERPT_CHARS).collect();
-    let ellipsis = if short.len() < text.len() { "…" } else { "" };
-    format!("{} {short}{ellipsis}", describe(v))
+fn excerpt(raw: &str) -> String {
+    let short: String = raw.chars().take(EXCERPT_CHARS).collect();
+    if short.len() < raw.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }
 
 #[cfg(test)]
@@ -194,10 +289,11 @@ mod tests {
         Item::parse(RawValue::from_string(json.to_owned()).unwrap(), None).unwrap()
     }
 
-    fn map_all(table: &str, json: &str) -> Result<Vec<Value>, MappingError> {
+    fn map_all(table: &str, json: &str) -> Result<Vec<Value<'static>>, MappingError> {
         let r = resource(table).unwrap();
         let all: Vec<usize> = (0..r.columns.len()).collect();
-        map_item(r, &item(json), &all)
+        let it = item(json);
+        map_item(r, &it, &all).map(|v| v.into_iter().map(Value::into_owned).collect())
     }
 
     #[test]
@@ -254,6 +350,8 @@ mod tests {
             v[i],
             Value::TextArray(vec![Some("a".into()), None, Some("ü".into())])
         );
+        let escaped = map_all("partnerships", r#"{"key":"p","tags":["a\"b"]}"#).unwrap();
+        assert_eq!(escaped[i], Value::TextArray(vec![Some("a\"b".into())]));
         assert!(map_all("partnerships", r#"{"key":"p","tags":[1]}"#).is_err());
     }
 

@@ -116,12 +116,12 @@ fn fetch_page(
             "the last item of a page has no string key to page on".into(),
         ));
     };
-    if !cursor.used.insert(key.to_owned()) {
+    if !cursor.used.insert(key.clone().into_owned()) {
         return Err(paging_error(format!(
             "the cursor {key:?} came back a second time"
         )));
     }
-    cursor.after = Some(key.to_owned());
+    cursor.after = Some(key.into_owned());
     Ok(items)
 }
 
