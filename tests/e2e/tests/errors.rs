@@ -1,0 +1,216 @@
+//! Failures end in the complete result (after retries) or a clear ERROR: never a partial result.
+
+use std::time::{Duration, Instant};
+
+use partnerstack_e2e::{Db, Mock, error_text};
+use serde_json::json;
+
+/// Fast retries, so the tests do not wait for production backoff.
+fn fast_retries(db: &mut Db) {
+    db.batch_execute(
+        "ALTER SERVER partnerstack_server OPTIONS (ADD retry_base_ms '20', ADD retry_max_ms '200', ADD max_retries '3')",
+    )
+    .unwrap();
+}
+
+fn sqlstate(e: &postgres::Error) -> String {
+    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
+}
+
+fn count(db: &mut Db, table: &str) -> Result<i64, postgres::Error> {
+    db.query_one(&format!("SELECT count(*) FROM partnerstack.{table}"), &[])
+        .map(|r| r.get(0))
+}
+
+#[test]
+fn wrong_keys_are_an_authorization_error_with_a_hint_and_no_secret() {
+    let mock = Mock::start();
+    let mut db = Db::new();
+    db.setup_partnerstack(
+        Some(&mock.api_url()),
+        "pk_test_mock",
+        "sk_wrong_secret_value",
+    );
+    let err = count(&mut db, "customers").unwrap_err();
+    assert_eq!(sqlstate(&err), "28000", "{}", error_text(&err));
+    let text = error_text(&err);
+    assert!(text.contains("HTTP 401"), "{text}");
+    assert!(text.contains("test and a production key pair"), "{text}");
+    assert!(!text.contains("sk_wrong_secret_value"), "{text}");
+    assert_eq!(mock.requests().len(), 1, "401 is not retried");
+}
+
+#[test]
+fn a_403_is_an_authorization_error_too() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    mock.faults(json!([{"kind": "status", "status": 403}]));
+    let err = count(&mut db, "groups").unwrap_err();
+    assert_eq!(sqlstate(&err), "28000", "{}", error_text(&err));
+}
+
+#[test]
+fn rate_limited_pages_are_retried_and_every_row_arrives() {
+    let mock = Mock::start_with(&["--size", "transactions=1000"]);
+    let mut db = Db::with_partnerstack(&mock);
+    fast_retries(&mut db);
+    let total = mock.list_all("/transactions").len() as i64;
+    mock.clear_requests();
+    // Every second request is refused with 429, without Retry-After.
+    mock.faults(json!([
+        {"kind": "status", "status": 429, "path_prefix": "/api/v2/transactions", "every": 2}
+    ]));
+    assert_eq!(count(&mut db, "transactions").unwrap(), total);
+    let statuses: Vec<i64> = mock
+        .requests()
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&429) && statuses.ends_with(&[200]),
+        "{statuses:?}"
+    );
+
+    // Retry-After is honoured (up to retry_max_ms).
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (SET retry_max_ms '5000')")
+        .unwrap();
+    mock.faults(json!([
+        {"kind": "status", "status": 429, "retry_after": 1, "count": 1}
+    ]));
+    let started = Instant::now();
+    assert_eq!(count(&mut db, "transactions").unwrap(), total);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn persistent_server_errors_end_in_an_error_naming_the_status() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    fast_retries(&mut db);
+    mock.faults(json!([{"kind": "status", "status": 503}]));
+    let err = count(&mut db, "customers").unwrap_err();
+    let text = error_text(&err);
+    assert!(
+        text.contains("HTTP 503") && text.contains("4 attempts"),
+        "{text}"
+    );
+    assert_eq!(mock.requests().len(), 4, "one request and three retries");
+}
+
+#[test]
+fn a_failure_on_a_later_page_is_an_error_not_a_shorter_result() {
+    let mock = Mock::start_with(&["--size", "transactions=1000"]);
+    let mut db = Db::with_partnerstack(&mock);
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_retries '0')")
+        .unwrap();
+    // The first page succeeds; the second request gets a 502 HTML page from a proxy.
+    mock.faults(
+        json!([{"kind": "html", "status": 502, "every": 2, "path_prefix": "/api/v2/transactions"}]),
+    );
+    let err = count(&mut db, "transactions").unwrap_err();
+    let text = error_text(&err);
+    assert!(text.contains("HTTP 502"), "{text}");
+    assert!(
+        text.to_lowercase().contains("<html"),
+        "an excerpt of the body: {text}"
+    );
+    let statuses: Vec<i64> = mock
+        .requests()
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 502]);
+}
+
+#[test]
+fn bodies_that_are_not_the_envelope_are_errors_with_an_excerpt() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    for kind in [
+        "invalid_json",
+        "truncate",
+        "reset",
+        "empty_has_more",
+        "repeat_cursor",
+    ] {
+        mock.faults(json!([{"kind": kind, "path_prefix": "/api/v2/customers"}]));
+        let err = count(&mut db, "customers").expect_err(kind);
+        let text = error_text(&err);
+        assert!(!text.contains("sk_test_mock"), "{kind}: {text}");
+        match kind {
+            "invalid_json" => assert!(text.contains("not valid JSON"), "{kind}: {text}"),
+            "truncate" | "reset" => assert!(
+                text.contains("connection to PartnerStack"),
+                "{kind}: {text}"
+            ),
+            "empty_has_more" => assert!(
+                text.contains("an empty page says has_more: true"),
+                "{kind}: {text}"
+            ),
+            _ => assert!(text.contains("came back a second time"), "{kind}: {text}"),
+        }
+        mock.clear_faults();
+    }
+}
+
+#[test]
+fn an_oversized_body_is_refused() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_response_bytes '1048576')")
+        .unwrap();
+    mock.faults(json!([{"kind": "oversize"}]));
+    let err = count(&mut db, "groups").unwrap_err();
+    assert!(
+        error_text(&err).contains("larger than max_response_bytes"),
+        "{}",
+        error_text(&err)
+    );
+}
+
+#[test]
+fn a_stalled_server_is_a_timeout_error_not_a_hang() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD timeout_ms '500')")
+        .unwrap();
+    mock.faults(json!([{"kind": "hang"}]));
+    let started = Instant::now();
+    let err = count(&mut db, "groups").unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = error_text(&err);
+    assert_eq!(sqlstate(&err), "HV00N", "{text}");
+    assert!(
+        text.contains("did not answer within 500 ms (timeout_ms)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_refused_connection_names_the_host_never_the_keys() {
+    let mut db = Db::new();
+    db.setup_partnerstack(
+        Some("http://127.0.0.1:9/api/v2"),
+        "pk_test_mock",
+        "sk_test_mock",
+    );
+    let err = count(&mut db, "groups").unwrap_err();
+    let text = error_text(&err);
+    assert_eq!(sqlstate(&err), "HV00N", "{text}");
+    assert!(
+        text.contains("could not connect to PartnerStack at 127.0.0.1:9"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sk_test_mock") && !text.contains("pk_test_mock"),
+        "{text}"
+    );
+}
