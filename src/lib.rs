@@ -7,6 +7,7 @@
 
 mod errors;
 mod fdw;
+mod jsonb;
 mod options;
 mod quals;
 mod scan;

@@ -110,24 +110,11 @@ pub fn to_datum(value: Value<'_>) -> Option<pg_sys::Datum> {
         Value::TimestampMs(ms) => Some(pg_sys::Datum::from(
             ms * 1000 - POSTGRES_EPOCH_OFFSET_MICROS,
         )),
-        Value::Json(text) => Some(jsonb_from_text(&text)),
+        Value::Json(text) => Some(crate::jsonb::jsonb_datum(&text)),
         Value::TextArray(items) => items
             .into_iter()
             .map(|t| t.map(std::borrow::Cow::into_owned))
             .collect::<Vec<Option<String>>>()
             .into_datum(),
-    }
-}
-
-/// Parses JSON text into a jsonb datum with Postgres' own parser (no re-serialization).
-fn jsonb_from_text(text: &str) -> pg_sys::Datum {
-    // JSON text has no raw NUL byte (a NUL can only appear escaped as \u0000).
-    let cstring = std::ffi::CString::new(text).unwrap_or_default();
-    unsafe {
-        pgrx::fcinfo::direct_function_call_as_datum(
-            pg_sys::jsonb_in,
-            &[Some(pg_sys::Datum::from(cstring.as_ptr()))],
-        )
-        .expect("jsonb_in returns a value")
     }
 }

@@ -313,4 +313,42 @@ mod tests {
         let plan = explain("SELECT * FROM ps.customers ORDER BY email LIMIT 5");
         assert!(plan.contains("GET /customers?limit=250"), "{plan}");
     }
+
+    #[pg_test]
+    fn jsonb_builder_matches_jsonb_in() {
+        use std::ffi::CStr;
+        let samples = [
+            r#"{"b":1,"a":[true,false,null],"c":{"x":"y"}}"#,
+            r#"{"key":"cus_1","name":"Zo\u00eb \"q\" \\ 山田太郎","e":""}"#,
+            r#"{"dup":1,"dup":2}"#,
+            r#"[1,-2,9223372036854775807,-9223372036854775808,{"n":[[]]},{}]"#,
+            r#"{"amount":1.50,"rate":1e-7,"big":18446744073709551616}"#,
+            r#"{"\u00e9t\u00e9":{"k\n":"v\t"}}"#,
+        ];
+        for sample in samples {
+            let built = crate::jsonb::jsonb_datum(sample);
+            let parsed = unsafe {
+                pgrx::fcinfo::direct_function_call_as_datum(
+                    pgrx::pg_sys::jsonb_in,
+                    &[Some(pgrx::pg_sys::Datum::from(
+                        std::ffi::CString::new(sample).unwrap().as_ptr(),
+                    ))],
+                )
+                .unwrap()
+            };
+            let out = |d| unsafe {
+                pgrx::fcinfo::direct_function_call::<&CStr>(pgrx::pg_sys::jsonb_out, &[Some(d)])
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            };
+            assert_eq!(out(built), out(parsed), "{sample}");
+        }
+    }
+
+    #[pg_test(error = "unsupported Unicode escape sequence")]
+    fn jsonb_builder_leaves_nul_to_jsonb_in() {
+        crate::jsonb::jsonb_datum(r#"{"a":"x\u0000y"}"#);
+    }
 }

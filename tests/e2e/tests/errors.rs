@@ -214,3 +214,55 @@ fn a_refused_connection_names_the_host_never_the_keys() {
         "{text}"
     );
 }
+
+#[test]
+fn server_level_keys_are_a_fallback_and_the_user_mapping_wins() {
+    let mock = Mock::start();
+    let mut db = Db::new();
+    db.batch_execute(&format!(
+        "CREATE EXTENSION partnerstack;
+         CREATE SERVER partnerstack_server FOREIGN DATA WRAPPER partnerstack
+           OPTIONS (api_url '{}', public_key 'pk_test_mock', private_key 'sk_test_mock');
+         CREATE SCHEMA partnerstack;
+         IMPORT FOREIGN SCHEMA partnerstack LIMIT TO (groups) FROM SERVER partnerstack_server INTO partnerstack;",
+        mock.api_url()
+    ))
+    .unwrap();
+    assert!(
+        count(&mut db, "groups").unwrap() > 0,
+        "no user mapping: server keys are used"
+    );
+    db.batch_execute(
+        "CREATE USER MAPPING FOR CURRENT_USER SERVER partnerstack_server
+           OPTIONS (public_key 'pk_test_mock', private_key 'sk_from_the_mapping')",
+    )
+    .unwrap();
+    let err = count(&mut db, "groups").unwrap_err();
+    assert_eq!(
+        sqlstate(&err),
+        "28000",
+        "the mapping's (wrong) key was used: {}",
+        error_text(&err)
+    );
+}
+
+#[test]
+fn without_keys_anywhere_the_error_says_where_to_put_them() {
+    let mock = Mock::start();
+    let mut db = Db::new();
+    db.batch_execute(&format!(
+        "CREATE EXTENSION partnerstack;
+         CREATE SERVER partnerstack_server FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{}');
+         CREATE SCHEMA partnerstack;
+         IMPORT FOREIGN SCHEMA partnerstack LIMIT TO (groups) FROM SERVER partnerstack_server INTO partnerstack;",
+        mock.api_url()
+    ))
+    .unwrap();
+    let err = count(&mut db, "groups").unwrap_err();
+    assert!(
+        error_text(&err).contains("user mapping"),
+        "{}",
+        error_text(&err)
+    );
+    assert!(mock.requests().is_empty(), "no request without keys");
+}
