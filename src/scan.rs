@@ -6,7 +6,10 @@
 //! follow postgres_fdw instead: the plan carries only copyable nodes (a JSON spec and the value
 //! expressions in `fdw_exprs`), and each execution builds and frees its own state.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_void};
+use std::rc::Rc;
 
 use partnerstack_api::catalogue::{ColumnType, Pushdown};
 use partnerstack_api::client::Stats;
@@ -424,7 +427,7 @@ struct ScanState {
     serverid: pg_sys::Oid,
     userid: pg_sys::Oid,
     explain_only: bool,
-    client: Option<Client>,
+    client: Option<Rc<Client>>,
     page_size: u32,
     run: Option<Run>,
     /// Counters of runs already finished (rescans).
@@ -600,12 +603,7 @@ impl ScanState {
     fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
         if self.client.is_none() {
             let config = scan_config(self.serverid, self.userid);
-            let mut client =
-                Client::new(config.client).unwrap_or_else(|e| raise_api(&e, &self.table.name));
-            client.set_interrupt(std::sync::Arc::new(|| unsafe {
-                std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0
-            }));
-            self.client = Some(client);
+            self.client = Some(cached_client(config.client, &self.table.name));
         }
         let (conditions, _) = unsafe { evaluate(node, self, false) };
         let requests = pushdown::plan_requests(self.table.resource, &conditions)
@@ -648,6 +646,50 @@ impl ScanState {
         }
         total
     }
+}
+
+/// Clients kept by this backend, by their whole configuration (keys included), so that
+/// statements after the first reuse TLS setup and open connections: building a client costs
+/// tens of milliseconds, more than a small request to PartnerStack.
+type ClientKey = (String, String, String, [u64; 6]);
+
+thread_local! {
+    static CLIENTS: RefCell<HashMap<ClientKey, Rc<Client>>> = RefCell::new(HashMap::new());
+}
+
+/// Most clients a backend keeps: one per server and role in use is typical.
+const MAX_CACHED_CLIENTS: usize = 8;
+
+fn cached_client(config: partnerstack_api::ClientConfig, table: &str) -> Rc<Client> {
+    let key: ClientKey = (
+        config.api_url.clone(),
+        config.public_key.clone(),
+        config.private_key.clone(),
+        [
+            config.connect_timeout_ms,
+            config.timeout_ms,
+            u64::from(config.max_retries),
+            config.retry_base_ms,
+            config.retry_max_ms,
+            config.max_response_bytes,
+        ],
+    );
+    if let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).cloned()) {
+        return client;
+    }
+    let mut client = Client::new(config).unwrap_or_else(|e| raise_api(&e, table));
+    client.set_interrupt(std::sync::Arc::new(|| unsafe {
+        std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0
+    }));
+    let client = Rc::new(client);
+    CLIENTS.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_CACHED_CLIENTS {
+            cache.clear();
+        }
+        cache.insert(key, client.clone());
+    });
+    client
 }
 
 /// IterateForeignScan: the next row, fetching the next page when the current one is used up.
