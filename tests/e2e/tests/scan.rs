@@ -200,6 +200,9 @@ fn shared_updated_at(items: &[Value]) -> i64 {
         .expect("the mock generates shared milliseconds")
 }
 
+/// A SQL condition, which updated_at values it selects, and the parameters it must send.
+type BoundCase = (String, Box<dyn Fn(i64) -> bool>, Vec<(&'static str, i64)>);
+
 #[test]
 fn updated_at_bounds_are_exact_at_the_millisecond() {
     let mock = Mock::start();
@@ -209,7 +212,7 @@ fn updated_at_bounds_are_exact_at_the_millisecond() {
     let ts =
         |ms: i64, micros: i64| format!("to_timestamp({}::numeric / 1000000)", ms * 1000 + micros);
     // (SQL condition, rows it must return, the parameters the request must carry)
-    let cases: Vec<(String, Box<dyn Fn(i64) -> bool>, Vec<(&str, i64)>)> = vec![
+    let cases: Vec<BoundCase> = vec![
         (
             format!("updated_at > {}", ts(t, 0)),
             Box::new(move |u| u > t),
