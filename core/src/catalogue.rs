@@ -47,6 +47,11 @@ pub enum Source {
     WholeItem,
     /// The value of the path parameter the item was listed under (links' `partnership_key`).
     PathParameter,
+    /// A field of an object field: `Nested("group", "key")` reads `group.key`. Lets a column
+    /// named as the write body names it (`group_key`) read back what the API echoes.
+    Nested(&'static str, &'static str),
+    /// Never sent back by the API: reads as NULL (a write-only input such as rewards' `target`).
+    WriteOnly,
 }
 
 /// How a column may be pushed down to the API.
@@ -77,7 +82,166 @@ pub struct Column {
     pub source: Source,
     /// What a condition on it may become.
     pub pushdown: Pushdown,
+    /// How the column takes part in INSERT and UPDATE.
+    pub write: Write,
 }
+
+/// Whether a column goes into the body of a create (POST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Not accepted on create: a non-NULL value is an error.
+    No,
+    /// Sent when not NULL.
+    Optional,
+    /// Must be given and not NULL.
+    Required,
+}
+
+/// A value check beyond the column's type, made before any request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The type is all.
+    None,
+    /// ISO 4217 code: exactly 3 ASCII letters, sent upper case (§1.6).
+    Currency,
+    /// `jsonb` that must be a JSON object.
+    Object,
+    /// `jsonb` that must be a JSON array.
+    Array,
+    /// Text that must be one of these values.
+    OneOf(&'static [&'static str]),
+}
+
+/// How a column is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write {
+    /// On create.
+    pub create: Need,
+    /// Accepted in an update body.
+    pub update: bool,
+    /// Extra validation.
+    pub check: Check,
+}
+
+/// A read-only column.
+pub const READ_ONLY: Write = Write {
+    create: Need::No,
+    update: false,
+    check: Check::None,
+};
+
+/// Where a resource's writes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The Vendor API (`api_url`, Basic auth).
+    Vendor,
+    /// The S2S tracking host (`s2s_url`, Bearer `s2s_token`, §4.15): 200 with an empty body.
+    Conversion,
+}
+
+/// The HTTP verb of an update. The reference documents PATCH (§4), Stitchflow PUT (§6 #4):
+/// PUT is sent first, a 405 falls back to the same body as PATCH (the glue remembers the verb
+/// per server), and the server option `update_method` pins one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMethod {
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+}
+
+impl UpdateMethod {
+    /// Parses the server option `update_method` (`put` or `patch`, any case).
+    pub fn from_option(value: &str) -> Option<UpdateMethod> {
+        match value.to_ascii_lowercase().as_str() {
+            "put" => Some(UpdateMethod::Put),
+            "patch" => Some(UpdateMethod::Patch),
+            _ => None,
+        }
+    }
+
+    /// The verb.
+    pub fn verb(self) -> &'static str {
+        match self {
+            UpdateMethod::Put => "PUT",
+            UpdateMethod::Patch => "PATCH",
+        }
+    }
+}
+
+/// A rule on a create body that spans several columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Exactly one of these columns must be non-NULL (transactions' customer reference, §4.7).
+    ExactlyOne(&'static [&'static str]),
+    /// `required` must be non-NULL when `column` equals `value`, or is NULL and `value` is
+    /// the default (deals: partner_key for source `partner`, group_key for `vendor`, §4.5).
+    RequiredWhen {
+        /// The deciding column.
+        column: &'static str,
+        /// Its value.
+        value: &'static str,
+        /// Whether a NULL deciding column means `value`.
+        default: bool,
+        /// The column then required.
+        required: &'static str,
+    },
+}
+
+/// How to find out, after a POST failed without an answer (5xx, timeout), whether the object
+/// was created anyway. Only possible when the row carries a key of its own choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `GET item_path` with this column's value: 404 means absent.
+    ItemGet(&'static str),
+    /// `GET list_path?param=value`: absent when no item has `column` equal to the value.
+    ListFilter {
+        /// The column (and item field) holding the row's own key.
+        column: &'static str,
+        /// The list's query parameter filtering on it.
+        param: &'static str,
+    },
+}
+
+/// What the API lets you write for a resource; the per-column part is [`Column::write`].
+#[derive(Debug, Clone, Copy)]
+pub struct Writes {
+    /// Host and auth of the writes.
+    pub endpoint: Endpoint,
+    /// `POST` path of a create, when the API has one.
+    pub create_path: Option<&'static str>,
+    /// Path of one object for update and delete, `{}` standing for `item_column`'s value.
+    pub item_path: Option<&'static str>,
+    /// The column whose value addresses the object in `item_path`.
+    pub item_column: &'static str,
+    /// Whether the API updates objects, and with which verb first.
+    pub update: Option<UpdateMethod>,
+    /// Why a write the API lacks is refused: an UPDATE when `update` is `None`, any write of
+    /// a read-only resource.
+    pub refusal: &'static str,
+    /// Whether `DELETE item_path` exists.
+    pub delete: bool,
+    /// Upsert ("update by key, create when the API answers 404"), addressed by this column.
+    pub upsert: Option<&'static str>,
+    /// Cross-column rules of a create.
+    pub rules: &'static [Rule],
+    /// How a failed create can be confirmed absent before it is sent again.
+    pub confirm: Option<Confirm>,
+}
+
+/// A resource nothing can be written to.
+const NO_WRITES: Writes = Writes {
+    endpoint: Endpoint::Vendor,
+    create_path: None,
+    item_path: None,
+    item_column: "key",
+    update: None,
+    refusal: "the PartnerStack API has no endpoint to change it",
+    delete: false,
+    upsert: None,
+    rules: &[],
+    confirm: None,
+};
 
 /// One PartnerStack resource, exposed as one foreign table.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +256,10 @@ pub struct Resource {
     pub columns: &'static [Column],
     /// One line for COMMENT ON FOREIGN TABLE.
     pub description: &'static str,
+    /// False for a write-only resource (conversions): the API has nothing to list.
+    pub readable: bool,
+    /// What INSERT, UPDATE and DELETE become.
+    pub writes: Writes,
 }
 
 impl Resource {
@@ -113,6 +281,17 @@ impl Resource {
         self.columns
             .iter()
             .find(|c| c.pushdown == Pushdown::ItemKey)
+    }
+
+    /// The column UPDATE and DELETE address an object by (the glue's row identity column),
+    /// when the resource has either.
+    pub fn rowid_column(&self) -> Option<&'static Column> {
+        let w = &self.writes;
+        w.item_path?;
+        if w.update.is_none() && !w.delete {
+            return None;
+        }
+        self.column(w.item_column)
     }
 
     /// The `CREATE FOREIGN TABLE` statement for this resource.
@@ -160,6 +339,7 @@ const fn col(name: &'static str, ty: ColumnType) -> Column {
         ty,
         source: Source::Field(name),
         pushdown: Pushdown::None,
+        write: READ_ONLY,
     }
 }
 const fn text(name: &'static str) -> Column {
@@ -183,6 +363,63 @@ const fn text_array(name: &'static str) -> Column {
 const fn pushed(column: Column, pushdown: Pushdown) -> Column {
     Column { pushdown, ..column }
 }
+const fn nested(column: Column, object: &'static str, field: &'static str) -> Column {
+    Column {
+        source: Source::Nested(object, field),
+        ..column
+    }
+}
+const fn write_only(column: Column) -> Column {
+    Column {
+        source: Source::WriteOnly,
+        ..column
+    }
+}
+const fn written(column: Column, create: Need, update: bool) -> Column {
+    Column {
+        write: Write {
+            create,
+            update,
+            check: column.write.check,
+        },
+        ..column
+    }
+}
+/// Required on create, not updatable.
+const fn required(column: Column) -> Column {
+    written(column, Need::Required, false)
+}
+/// Required on create, updatable.
+const fn required_upd(column: Column) -> Column {
+    written(column, Need::Required, true)
+}
+/// Optional on create, not updatable.
+const fn optional(column: Column) -> Column {
+    written(column, Need::Optional, false)
+}
+/// Optional on create, updatable.
+const fn optional_upd(column: Column) -> Column {
+    written(column, Need::Optional, true)
+}
+/// Only accepted by updates.
+const fn update_only(column: Column) -> Column {
+    written(column, Need::No, true)
+}
+const fn checked(column: Column, check: Check) -> Column {
+    Column {
+        write: Write {
+            check,
+            ..column.write
+        },
+        ..column
+    }
+}
+const fn object(name: &'static str) -> Column {
+    checked(json(name), Check::Object)
+}
+const fn array(name: &'static str) -> Column {
+    checked(json(name), Check::Array)
+}
 const KEY: Column = text("key");
 const KEY_LOOKUP: Column = pushed(text("key"), Pushdown::ItemKey);
 const CREATED: Column = pushed(timestamp("created_at"), Pushdown::CreatedRange);
@@ -194,9 +431,12 @@ const ATTRS: Column = Column {
     ty: ColumnType::Json,
     source: Source::WholeItem,
     pushdown: Pushdown::None,
+    write: READ_ONLY,
 };
+/// Lead statuses the API accepts (§4.6).
+const LEAD_STATUSES: &[&str] = &["open", "closed", "dead", "closed won", "closed lost"];
 
-/// Every resource the extension exposes.
+/// Every resource the extension exposes. `conversions` (write-only) stays last.
 pub static RESOURCES: &[Resource] = &[
     Resource {
         name: "customers",
@@ -204,21 +444,39 @@ pub static RESOURCES: &[Resource] = &[
         // Addressed by the vendor's own customer_key, not the cus_ key (§4.1).
         item_path: Some("/customers/{}"),
         description: "PartnerStack customers (GET /v2/customers)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/customers"),
+            item_path: Some("/customers/{}"),
+            item_column: "customer_key",
+            update: Some(UpdateMethod::Put),
+            delete: true,
+            upsert: Some("customer_key"),
+            // GET /customers/{customer_key} is documented (§4.1) and 404s when absent.
+            confirm: Some(Confirm::ItemGet("customer_key")),
+            ..NO_WRITES
+        },
         columns: &[
             KEY,
-            pushed(text("customer_key"), Pushdown::ItemKey),
-            text("email"),
-            text("name"),
-            pushed(text("partner_key"), Pushdown::Equality("partner_key")),
+            optional_upd(pushed(text("customer_key"), Pushdown::ItemKey)),
+            required_upd(text("email")),
+            optional_upd(text("name")),
+            // Not updatable: re-attribution is a dashboard operation (§4.1, §6 #6).
+            required(pushed(
+                text("partner_key"),
+                Pushdown::Equality("partner_key"),
+            )),
             text("partnership_key"),
-            text("provider_key"),
+            optional_upd(text("provider_key")),
             text("source_key"),
             text("source_type"),
             boolean("test"),
-            json("meta"),
+            optional_upd(object("meta")),
             json("mdata"),
             json("field_data"),
             json("fields"),
+            // A write input the API does not echo: reads NULL.
+            optional_upd(write_only(text("member_key"))),
             CREATED,
             UPDATED,
             ATTRS,
@@ -229,12 +487,33 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/partnerships",
         item_path: Some("/partnerships/{}"),
         description: "PartnerStack partnerships: partners in your program (GET /v2/partnerships)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/partnerships"),
+            item_path: Some("/partnerships/{}"),
+            item_column: "key",
+            update: Some(UpdateMethod::Put),
+            delete: true,
+            // partner_key is the vendor-chosen unique key a create can carry, so the object an
+            // upsert creates is the one the next upsert of the same row finds (§4.2: the path
+            // takes the partnership key; partner_key there is L confidence — a miss ends in a
+            // duplicate-partner_key 400, never a second partner).
+            upsert: Some("partner_key"),
+            confirm: Some(Confirm::ListFilter {
+                column: "partner_key",
+                param: "partner_key",
+            }),
+            ..NO_WRITES
+        },
         columns: &[
             KEY_LOOKUP,
-            pushed(text("partner_key"), Pushdown::Equality("partner_key")),
-            text("email"),
-            text("first_name"),
-            text("last_name"),
+            optional_upd(pushed(
+                text("partner_key"),
+                Pushdown::Equality("partner_key"),
+            )),
+            required(text("email")),
+            optional(text("first_name")),
+            optional(text("last_name")),
             json("group"),
             timestamp("joined_at"),
             json("manager"),
@@ -244,13 +523,19 @@ pub static RESOURCES: &[Resource] = &[
                 ..json("mdata")
             },
             json("stats"),
-            text_array("tags"),
+            // Tags change through PATCH /partnerships/{key}/tags, not the update body.
+            optional(text_array("tags")),
             json("team"),
             json("tier"),
             json("address"),
-            json("fields"),
-            json("field_data"),
-            json("meta"),
+            optional_upd(array("fields")),
+            optional(object("field_data")),
+            optional(object("meta")),
+            // Write inputs named as the body names them, read back from the nested objects.
+            optional_upd(nested(text("group_key"), "group", "key")),
+            optional_upd(nested(text("manager_email"), "manager", "manager_email")),
+            optional(nested(text("manager_name"), "manager", "manager_name")),
+            update_only(nested(text("tier_key"), "tier", "key")),
             CREATED,
             UPDATED,
             ATTRS,
@@ -261,6 +546,11 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/groups",
         item_path: None,
         description: "PartnerStack partner groups, read-only (GET /v2/groups)",
+        readable: true,
+        writes: Writes {
+            refusal: "groups are read-only: they are created and edited in the PartnerStack dashboard",
+            ..NO_WRITES
+        },
         columns: &[
             KEY,
             text("name"),
@@ -278,25 +568,54 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/deals",
         item_path: Some("/deals/{}"),
         description: "PartnerStack deals (GET /v2/deals)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/deals"),
+            item_path: Some("/deals/{}"),
+            update: Some(UpdateMethod::Put),
+            delete: true,
+            // §4.5, §6 #8: the owner key that matches `source` (partner by default).
+            rules: &[
+                Rule::RequiredWhen {
+                    column: "source",
+                    value: "partner",
+                    default: true,
+                    required: "partner_key",
+                },
+                Rule::RequiredWhen {
+                    column: "source",
+                    value: "vendor",
+                    default: false,
+                    required: "group_key",
+                },
+            ],
+            ..NO_WRITES
+        },
         columns: &[
             KEY_LOOKUP,
-            text("account_name"),
-            bigint("amount"),
-            text("close_date"),
-            text("contact_first_name"),
-            text("contact_last_name"),
-            text("external_key"),
-            text("group_key"),
-            pushed(text("partner_key"), Pushdown::Equality("partner_key")),
-            text("lost_reason"),
-            text("mold_key"),
-            text("source"),
-            text("stage"),
-            json("fields"),
-            json("field_data"),
-            json("meta"),
-            json("team"),
-            json("team_member"),
+            optional_upd(text("account_name")),
+            optional_upd(bigint("amount")),
+            optional_upd(text("close_date")),
+            optional_upd(text("contact_first_name")),
+            optional_upd(text("contact_last_name")),
+            optional_upd(text("external_key")),
+            optional_upd(text("group_key")),
+            optional_upd(pushed(
+                text("partner_key"),
+                Pushdown::Equality("partner_key"),
+            )),
+            optional_upd(text("lost_reason")),
+            optional_upd(text("mold_key")),
+            optional_upd(checked(
+                text("source"),
+                Check::OneOf(&["partner", "vendor"]),
+            )),
+            optional_upd(text("stage")),
+            optional_upd(array("fields")),
+            optional(object("field_data")),
+            optional(object("meta")),
+            update_only(object("team")),
+            update_only(object("team_member")),
             CREATED,
             UPDATED,
             ATTRS,
@@ -307,18 +626,30 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/leads",
         item_path: Some("/leads/{}"),
         description: "PartnerStack leads (GET /v2/leads)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/leads"),
+            item_path: Some("/leads/{}"),
+            update: Some(UpdateMethod::Put),
+            delete: true,
+            ..NO_WRITES
+        },
         columns: &[
             KEY_LOOKUP,
-            bigint("amount"),
-            boolean("approved"),
-            text("external_key"),
-            text("group_key"),
-            pushed(text("partner_key"), Pushdown::Equality("partner_key")),
-            text("mold_key"),
-            text("status"),
-            json("meta"),
-            json("field_data"),
-            json("fields"),
+            optional_upd(bigint("amount")),
+            optional_upd(boolean("approved")),
+            required_upd(text("external_key")),
+            optional_upd(text("group_key")),
+            required_upd(pushed(
+                text("partner_key"),
+                Pushdown::Equality("partner_key"),
+            )),
+            optional_upd(text("mold_key")),
+            required_upd(checked(text("status"), Check::OneOf(LEAD_STATUSES))),
+            // Must carry the contact's first_name and last_name (§4.6); the API checks that.
+            required_upd(object("meta")),
+            optional_upd(object("field_data")),
+            optional_upd(array("fields")),
             CREATED,
             UPDATED,
             ATTRS,
@@ -330,20 +661,45 @@ pub static RESOURCES: &[Resource] = &[
         // DELETE /v2/transactions/{key} exists, but there is no documented GET by key (§4.7).
         item_path: None,
         description: "PartnerStack transactions, append-only (GET /v2/transactions)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/transactions"),
+            item_path: Some("/transactions/{}"),
+            refusal: "transactions are append-only: PartnerStack has no endpoint to change one \
+                        (delete it and insert a corrected one)",
+            delete: true,
+            rules: &[Rule::ExactlyOne(&[
+                "customer_key",
+                "customer_external_key",
+                "customer_email",
+            ])],
+            // No GET by key and no key filter: a failed create cannot be confirmed absent, so
+            // it is never sent twice (a duplicate transaction means a duplicate reward).
+            confirm: None,
+            ..NO_WRITES
+        },
         columns: &[
-            KEY,
-            bigint("amount"),
+            optional(KEY),
+            required(bigint("amount")),
             bigint("amount_usd"),
             boolean("approved"),
-            text("category_key"),
-            text("product_key"),
-            text("currency"),
-            text("customer_key"),
+            optional(text("category_key")),
+            optional(text("product_key")),
+            required(checked(text("currency"), Check::Currency)),
+            // On create: PartnerStack's cus_ key; or your customer_key, or the e-mail (§4.7).
+            optional(text("customer_key")),
+            optional(nested(
+                text("customer_external_key"),
+                "customer",
+                "external_key",
+            )),
+            optional(nested(text("customer_email"), "customer", "email")),
             json("customer"),
             json("extension"),
-            json("metadata"),
-            boolean("test"),
-            CREATED,
+            optional(object("metadata")),
+            optional(boolean("test")),
+            // Client-supplied created_at backdates a transaction (§1.5).
+            optional(CREATED),
             UPDATED_LOCAL,
             ATTRS,
         ],
@@ -353,11 +709,18 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/rewards",
         item_path: None,
         description: "PartnerStack rewards (GET /v2/rewards)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/rewards"),
+            refusal: "rewards are approved or declined in the PartnerStack dashboard; the API \
+                        only creates them",
+            ..NO_WRITES
+        },
         columns: &[
             KEY,
-            bigint("amount"),
+            required(bigint("amount")),
             text("currency"),
-            text("description"),
+            optional(text("description")),
             pushed(text("reward_status"), Pushdown::Equality("status")),
             json("action"),
             json("customer"),
@@ -366,6 +729,8 @@ pub static RESOURCES: &[Resource] = &[
             json("partnership"),
             json("transaction"),
             json("trigger"),
+            // {"key": ..., "type": "customer" | "transaction"} (§4.8); not echoed back.
+            required(write_only(object("target"))),
             CREATED,
             UPDATED_LOCAL,
             ATTRS,
@@ -376,10 +741,19 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/actions",
         item_path: None,
         description: "PartnerStack actions (GET /v2/actions)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/actions"),
+            item_path: Some("/actions/{}"),
+            refusal: "actions cannot be changed through the API: delete (archive) the action \
+                        and record a new one",
+            delete: true,
+            ..NO_WRITES
+        },
         columns: &[
             KEY,
-            pushed(text("type"), Pushdown::Equality("action_type")),
-            bigint("value"),
+            required(pushed(text("type"), Pushdown::Equality("action_type"))),
+            required(bigint("value")),
             boolean("archived"),
             pushed(
                 text("partnership_key"),
@@ -387,9 +761,12 @@ pub static RESOURCES: &[Resource] = &[
             ),
             json("customer"),
             json("company"),
-            text("target_type"),
-            text("target_key"),
-            text("external_key"),
+            required(checked(
+                text("target_type"),
+                Check::OneOf(&["customer", "partnership"]),
+            )),
+            required(text("target_key")),
+            optional(text("external_key")),
             CREATED,
             UPDATED,
             ATTRS,
@@ -400,10 +777,18 @@ pub static RESOURCES: &[Resource] = &[
         list_path: "/webhooks",
         item_path: Some("/webhooks/{}"),
         description: "PartnerStack webhooks (GET /v2/webhooks)",
+        readable: true,
+        writes: Writes {
+            create_path: Some("/webhooks"),
+            item_path: Some("/webhooks/{}"),
+            update: Some(UpdateMethod::Put),
+            delete: true,
+            ..NO_WRITES
+        },
         columns: &[
             KEY_LOOKUP,
-            text("target"),
-            text_array("events"),
+            required_upd(text("target")),
+            required_upd(text_array("events")),
             // The list endpoint takes no date filters (§3): timestamps are filtered locally.
             timestamp("created_at"),
             UPDATED_LOCAL,
@@ -417,17 +802,53 @@ pub static RESOURCES: &[Resource] = &[
         item_path: None,
         description: "PartnerStack tracking links of one partnership (GET /v2/links/partnership/{key}); \
                       needs partnership_key = ... or a join on it",
+        readable: true,
+        writes: Writes {
+            refusal: "links are read-only through the Vendor API",
+            ..NO_WRITES
+        },
         columns: &[
             Column {
                 name: "partnership_key",
                 ty: ColumnType::Text,
                 source: Source::PathParameter,
                 pushdown: Pushdown::PathParameter,
+                write: READ_ONLY,
             },
             KEY,
             text("dest"),
             text("url"),
             ATTRS,
+        ],
+    },
+    Resource {
+        name: "conversions",
+        // Not a list: the S2S endpoint only takes POSTs (§4.15). Reads are refused by
+        // `pushdown::check_readable`; a read that skips it gets the API's 404 for this path.
+        list_path: "/conversion/xid",
+        item_path: None,
+        description: "PartnerStack S2S conversions, write-only (POST {s2s_url}/conversion/xid); \
+                      the customer appears in customers",
+        readable: false,
+        writes: Writes {
+            endpoint: Endpoint::Conversion,
+            create_path: Some("/conversion/xid"),
+            refusal: "conversions are write-only events: update the customer in customers instead",
+            ..NO_WRITES
+        },
+        // Exactly the body's fields: the answer is empty, so there is no key and no attrs.
+        columns: &[
+            required(text("xid")),
+            required(text("customer_key")),
+            optional(text("email")),
+            optional(text("name")),
+            optional(text("provider_key")),
+            optional(text("origin")),
+            optional(text("ip_address")),
+            optional(text("user_agent")),
+            optional(text("external_type")),
+            optional(text_array("sub_ids")),
+            optional(object("meta")),
         ],
     },
 ];
@@ -439,8 +860,10 @@ mod tests {
     #[test]
     fn every_resource_has_key_attrs_and_unique_columns() {
         for r in RESOURCES {
-            assert!(r.column("key").is_some(), "{} has no key", r.name);
-            assert_eq!(r.columns.last().unwrap().name, "attrs", "{}", r.name);
+            if r.readable {
+                assert!(r.column("key").is_some(), "{} has no key", r.name);
+                assert_eq!(r.columns.last().unwrap().name, "attrs", "{}", r.name);
+            }
             let mut names: Vec<_> = r.columns.iter().map(|c| c.name).collect();
             names.sort();
             names.dedup();
@@ -470,6 +893,113 @@ mod tests {
         for r in RESOURCES {
             assert_eq!(r.list_path.contains("{}"), r.path_parameter().is_some());
         }
+    }
+
+    #[test]
+    fn conversions_are_last_write_only_and_only_the_s2s_body() {
+        let last = RESOURCES.last().unwrap();
+        assert_eq!(last.name, "conversions");
+        assert!(!last.readable && RESOURCES.iter().filter(|r| !r.readable).count() == 1);
+        assert_eq!(last.writes.endpoint, Endpoint::Conversion);
+        let names: Vec<_> = last.columns.iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            [
+                "xid",
+                "customer_key",
+                "email",
+                "name",
+                "provider_key",
+                "origin",
+                "ip_address",
+                "user_agent",
+                "external_type",
+                "sub_ids",
+                "meta"
+            ]
+        );
+        let sql = last.create_table_sql("ps", "srv");
+        assert!(sql.contains("\"sub_ids\" text[]"), "{sql}");
+        assert!(sql.ends_with("OPTIONS (resource 'conversions')"), "{sql}");
+    }
+
+    #[test]
+    fn write_specs_name_existing_columns() {
+        for r in RESOURCES {
+            let w = &r.writes;
+            let has = |c: &str| r.column(c).is_some();
+            if w.item_path.is_some() {
+                assert!(has(w.item_column), "{}: {}", r.name, w.item_column);
+            }
+            if let Some(c) = w.upsert {
+                assert!(w.update.is_some() && w.create_path.is_some(), "{}", r.name);
+                assert!(r.column(c).unwrap().write.create != Need::No, "{}", r.name);
+            }
+            if let Some(Confirm::ItemGet(c) | Confirm::ListFilter { column: c, .. }) = w.confirm {
+                assert!(has(c), "{}: {c}", r.name);
+            }
+            for rule in w.rules {
+                let cols: Vec<&str> = match rule {
+                    Rule::ExactlyOne(cols) => cols.to_vec(),
+                    Rule::RequiredWhen {
+                        column, required, ..
+                    } => vec![column, required],
+                };
+                for c in cols {
+                    assert!(
+                        r.column(c).unwrap().write.create != Need::No,
+                        "{}: {c}",
+                        r.name
+                    );
+                }
+            }
+            let creates = r.columns.iter().any(|c| c.write.create != Need::No);
+            assert_eq!(creates, w.create_path.is_some(), "{}", r.name);
+            let updates = r.columns.iter().any(|c| c.write.update);
+            assert_eq!(updates, w.update.is_some(), "{}", r.name);
+            assert!(!w.delete || w.item_path.is_some(), "{}", r.name);
+            assert!(!w.refusal.is_empty(), "{}", r.name);
+        }
+        let writable: Vec<_> = RESOURCES
+            .iter()
+            .filter(|r| r.writes.create_path.is_none())
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(writable, ["groups", "links"], "read-only resources");
+    }
+
+    #[test]
+    fn rowid_columns() {
+        let rowids: Vec<_> = RESOURCES
+            .iter()
+            .map(|r| (r.name, r.rowid_column().map(|c| c.name)))
+            .collect();
+        assert_eq!(
+            rowids,
+            [
+                ("customers", Some("customer_key")),
+                ("partnerships", Some("key")),
+                ("groups", None),
+                ("deals", Some("key")),
+                ("leads", Some("key")),
+                ("transactions", Some("key")),
+                ("rewards", None),
+                ("actions", Some("key")),
+                ("webhooks", Some("key")),
+                ("links", None),
+                ("conversions", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn update_method_option() {
+        assert_eq!(
+            UpdateMethod::from_option("PATCH"),
+            Some(UpdateMethod::Patch)
+        );
+        assert_eq!(UpdateMethod::from_option("put"), Some(UpdateMethod::Put));
+        assert_eq!(UpdateMethod::from_option("post"), None);
     }
 
     #[test]

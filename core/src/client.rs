@@ -1,4 +1,9 @@
 //! The HTTP client: Basic auth, timeouts, retries with backoff, size cap. Knows nothing of Postgres.
+//!
+//! Reads and writes share one send-with-retries loop ([`Client::send`]); what may be retried
+//! depends on the verb (see [`Policy`]): a 429 means the request was refused, so it is always
+//! safe to send again; a 5xx or a timeout may come after the API acted, which is harmless for
+//! GET, PUT, PATCH and DELETE of one object but could create a second object for a POST.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -7,11 +12,15 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::catalogue::{Endpoint, UpdateMethod};
 use crate::error::{ApiError, excerpt};
 use crate::pushdown::encode_query;
+use crate::write::{ConfirmRead, Method, Upsert, WriteRequest};
 
 /// Default base URL of the Vendor API.
 pub const DEFAULT_API_URL: &str = "https://api.partnerstack.com/api/v2";
+/// Default base URL of S2S conversion tracking (§4.15); `/conversion/xid` is below it.
+pub const DEFAULT_S2S_URL: &str = "https://partnerlinks.io";
 /// Default page size: the API's maximum, so a scan makes as few requests as possible.
 pub const DEFAULT_PAGE_SIZE: u32 = 250;
 /// The API rejects larger pages (§2).
@@ -55,6 +64,10 @@ pub struct ClientConfig {
     pub retry_max_ms: u64,
     /// Largest body accepted.
     pub max_response_bytes: u64,
+    /// Base URL of S2S conversion tracking.
+    pub s2s_url: String,
+    /// Bearer token of S2S conversion tracking (not the key pair). Never printed.
+    pub s2s_token: Option<String>,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -66,6 +79,8 @@ impl std::fmt::Debug for ClientConfig {
             .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("timeout_ms", &self.timeout_ms)
             .field("max_retries", &self.max_retries)
+            .field("s2s_url", &self.s2s_url)
+            .field("s2s_token", &self.s2s_token.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +98,8 @@ impl ClientConfig {
             retry_base_ms: DEFAULT_RETRY_BASE_MS,
             retry_max_ms: DEFAULT_RETRY_MAX_MS,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            s2s_url: DEFAULT_S2S_URL.to_owned(),
+            s2s_token: None,
         }
     }
 }
@@ -142,6 +159,7 @@ pub struct Client {
     config: ClientConfig,
     http: reqwest::blocking::Client,
     host: String,
+    s2s_host: String,
     interrupt: Option<InterruptCheck>,
     jitter: std::cell::Cell<u64>,
 }
@@ -157,15 +175,8 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Builds a client. Fails only on an unusable URL or TLS setup.
     pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
-        let url = reqwest::Url::parse(&config.api_url).map_err(|e| ApiError::Connect {
-            host: config.api_url.clone(),
-            detail: format!("invalid api_url: {e}"),
-        })?;
-        let host = format!(
-            "{}{}",
-            url.host_str().unwrap_or("?"),
-            url.port().map(|p| format!(":{p}")).unwrap_or_default()
-        );
+        let host = host_of(&config.api_url, "api_url")?;
+        let s2s_host = host_of(&config.s2s_url, "s2s_url")?;
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .timeout(Duration::from_millis(config.timeout_ms))
@@ -184,6 +195,7 @@ impl Client {
             config,
             http,
             host,
+            s2s_host,
             interrupt: None,
             jitter: std::cell::Cell::new(seed),
         })
@@ -246,13 +258,194 @@ impl Client {
         params: &[(String, String)],
         stats: &mut Stats,
     ) -> Result<Option<Vec<u8>>, ApiError> {
-        let query = encode_query(params);
-        let target = if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
+        let out = Outgoing {
+            verb: "GET",
+            endpoint: Endpoint::Vendor,
+            path,
+            query: encode_query(params),
+            body: None,
         };
-        let url = format!("{}{}", self.config.api_url, target);
+        let (status, body) = self.send(&out, Policy::Read, stats)?;
+        match status {
+            200..=299 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => Err(client_error(status, path, &body)),
+        }
+    }
+
+    /// Sends one write as planned (no verb fallback), with the retries its verb allows.
+    ///
+    /// A 2xx is success; the outcome carries `data.key` of the answer, else the key the request
+    /// was addressed with (DELETE) or sent (a conversion's `customer_key`: its answer is empty).
+    /// Any other status is an error: `ApiError::Client` for a 4xx (400 with the API's message,
+    /// 404 for an unknown object or referenced customer), and so on.
+    pub fn write(
+        &self,
+        request: &WriteRequest,
+        stats: &mut Stats,
+    ) -> Result<WriteOutcome, ApiError> {
+        self.write_as(request, request.method, stats)
+    }
+
+    /// Sends an update: `pinned` (the server option `update_method`) if given, else the
+    /// request's verb (PUT), and on a 405 the same body as PATCH. The outcome's `method` is the
+    /// verb that worked, for the glue to remember per server.
+    pub fn update(
+        &self,
+        request: &WriteRequest,
+        pinned: Option<UpdateMethod>,
+        stats: &mut Stats,
+    ) -> Result<WriteOutcome, ApiError> {
+        self.update_with_fallback(request, pinned, stats).1
+    }
+
+    /// The verb last sent and the result of an update with the PUT → PATCH fallback.
+    fn update_with_fallback(
+        &self,
+        request: &WriteRequest,
+        pinned: Option<UpdateMethod>,
+        stats: &mut Stats,
+    ) -> (Method, Result<WriteOutcome, ApiError>) {
+        let first = pinned.map_or(request.method, Method::from);
+        match self.write_as(request, first, stats) {
+            // The reference documents PATCH (§4, §6 #4); a server that routes only PATCH
+            // answers PUT with 405, and the same body as PATCH is the same partial update.
+            Err(ApiError::Client { status: 405, .. })
+                if first == Method::Put && pinned.is_none() =>
+            {
+                (Method::Patch, self.write_as(request, Method::Patch, stats))
+            }
+            result => (first, result),
+        }
+    }
+
+    /// Upsert: the update first (when the row carries the addressing key); on 404 the create.
+    pub fn upsert(
+        &self,
+        upsert: &Upsert,
+        pinned: Option<UpdateMethod>,
+        stats: &mut Stats,
+    ) -> Result<UpsertOutcome, ApiError> {
+        let mut update_method = None;
+        if let Some(update) = &upsert.update {
+            let (method, result) = self.update_with_fallback(update, pinned, stats);
+            match result {
+                Ok(outcome) => {
+                    return Ok(UpsertOutcome {
+                        outcome,
+                        created: false,
+                        update_method: Some(method),
+                    });
+                }
+                Err(ApiError::Client { status: 404, .. }) => update_method = Some(method),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(UpsertOutcome {
+            outcome: self.write(&upsert.create, stats)?,
+            created: true,
+            update_method,
+        })
+    }
+
+    fn write_as(
+        &self,
+        request: &WriteRequest,
+        method: Method,
+        stats: &mut Stats,
+    ) -> Result<WriteOutcome, ApiError> {
+        let out = Outgoing {
+            verb: method.as_str(),
+            endpoint: request.endpoint,
+            path: &request.path,
+            query: String::new(),
+            body: request.body.as_ref(),
+        };
+        let policy = if method.is_idempotent() {
+            Policy::Idempotent
+        } else {
+            Policy::Create(request.confirm.as_ref())
+        };
+        let (status, body) = self.send(&out, policy, stats)?;
+        if !(200..=299).contains(&status) {
+            return Err(client_error(status, &request.path, &body));
+        }
+        // The API acted: an answer without a readable object (the empty S2S answer, a DELETE's
+        // bare envelope, anything unexpected) is still success, never an error that would make
+        // the statement fail and be run again.
+        let data = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|mut answer| answer.get_mut("data").map(serde_json::Value::take))
+            .filter(serde_json::Value::is_object);
+        let key = data
+            .as_ref()
+            .and_then(|d| d.get("key"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| request.sent_key.clone());
+        Ok(WriteOutcome {
+            method,
+            status,
+            key,
+            data,
+        })
+    }
+
+    /// Whether a read shows the object of an unanswered create absent. A read that fails
+    /// proves nothing: the create is then not sent again.
+    fn confirmed_absent(&self, confirm: &ConfirmRead, stats: &mut Stats) -> Result<bool, ApiError> {
+        let found = match confirm {
+            ConfirmRead::Item { path } => self.get(path, &[], stats).map(|b| b.is_some()),
+            ConfirmRead::List {
+                path,
+                params,
+                field,
+                value,
+            } => self.list_page(path, params, stats).map(|page| {
+                page.items.iter().any(|item| {
+                    serde_json::from_str::<serde_json::Value>(item.get())
+                        .ok()
+                        .is_some_and(|v| v.get(*field).and_then(|f| f.as_str()) == Some(value))
+                })
+            }),
+        };
+        match found {
+            Ok(found) => Ok(!found),
+            Err(ApiError::Cancelled) => Err(ApiError::Cancelled),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Sends one request, retrying what `policy` allows with backoff, and returns the status
+    /// and body of the last answer that is not a retryable failure. 401/403 become
+    /// `Unauthorized`; a 429 or 5xx that is not retried (again) becomes `RateLimited`/`Server`.
+    fn send(
+        &self,
+        out: &Outgoing,
+        policy: Policy,
+        stats: &mut Stats,
+    ) -> Result<(u16, Vec<u8>), ApiError> {
+        let (base, host) = match out.endpoint {
+            Endpoint::Vendor => (self.config.api_url.as_str(), self.host.as_str()),
+            Endpoint::Conversion => (self.config.s2s_url.as_str(), self.s2s_host.as_str()),
+        };
+        let token = match out.endpoint {
+            Endpoint::Vendor => None,
+            Endpoint::Conversion => Some(self.config.s2s_token.as_deref().ok_or(
+                ApiError::MissingOption {
+                    option: "s2s_token",
+                    purpose: "S2S conversions authenticate with their own Bearer token",
+                },
+            )?),
+        };
+        let target = if out.query.is_empty() {
+            out.path.to_owned()
+        } else {
+            format!("{}?{}", out.path, out.query)
+        };
+        let url = format!("{base}{target}");
+        let body = out.body.map(serde_json::Value::to_string);
+        let verb = reqwest::Method::from_bytes(out.verb.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut attempt: u32 = 0;
         loop {
             if self.interrupted() {
@@ -261,51 +454,74 @@ impl Client {
             attempt += 1;
             stats.requests += 1;
             if stats.log.len() < STATS_LOG_LINES {
-                stats.log.push(format!("GET {target}"));
+                stats.log.push(format!("{} {target}", out.verb));
             }
-            let response = self
+            let mut request = self
                 .http
-                .get(&url)
-                .basic_auth(&self.config.public_key, Some(&self.config.private_key))
-                .header(reqwest::header::ACCEPT, "application/json")
-                .send()
-                .map_err(|e| self.transport_error(&e))?;
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let body = self.read_body(response, path)?;
-            match status {
-                200..=299 => return Ok(Some(body)),
-                401 | 403 => {
-                    return Err(ApiError::Unauthorized {
-                        status,
-                        message: api_message(&body),
-                    });
-                }
-                404 => return Ok(None),
-                429 | 500..=599 if attempt <= self.config.max_retries => {
-                    stats.retries += 1;
-                    self.wait(self.backoff(attempt, retry_after))?;
-                }
-                429 => return Err(ApiError::RateLimited { attempts: attempt }),
-                500..=599 => {
-                    return Err(ApiError::Server {
-                        status,
-                        attempts: attempt,
-                        excerpt: excerpt(&body),
-                    });
-                }
-                _ => {
-                    return Err(ApiError::Client {
-                        status,
-                        path: path.to_owned(),
-                        message: api_message(&body),
-                    });
-                }
+                .request(verb.clone(), &url)
+                .header(reqwest::header::ACCEPT, "application/json");
+            request = match token {
+                Some(token) => request.bearer_auth(token),
+                None => request.basic_auth(&self.config.public_key, Some(&self.config.private_key)),
+            };
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
             }
+            let (failure, error, retry_after) = match request.send() {
+                Err(e) => {
+                    let error = self.transport_error(&e, host);
+                    let kind = match error {
+                        ApiError::Connect { .. } => FailureKind::NotSent,
+                        _ => FailureKind::Lost,
+                    };
+                    (kind, error, None)
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let body = self.read_body(response, out.path, host)?;
+                    match status {
+                        401 | 403 => {
+                            return Err(ApiError::Unauthorized {
+                                status,
+                                message: api_message(&body),
+                            });
+                        }
+                        429 => (
+                            FailureKind::Refused,
+                            ApiError::RateLimited { attempts: attempt },
+                            retry_after,
+                        ),
+                        500..=599 => (
+                            FailureKind::ServerError,
+                            ApiError::Server {
+                                status,
+                                attempts: attempt,
+                                excerpt: excerpt(&body),
+                            },
+                            retry_after,
+                        ),
+                        _ => return Ok((status, body)),
+                    }
+                }
+            };
+            let decision = policy.decide(failure);
+            if decision == Decision::GiveUp || attempt > self.config.max_retries {
+                return Err(error);
+            }
+            self.wait(self.backoff(attempt, retry_after))?;
+            if let (Decision::IfAbsent, Policy::Create(Some(confirm))) = (decision, policy)
+                && !self.confirmed_absent(confirm, stats)?
+            {
+                return Err(error);
+            }
+            stats.retries += 1;
         }
     }
 
@@ -313,6 +529,7 @@ impl Client {
         &self,
         response: reqwest::blocking::Response,
         path: &str,
+        host: &str,
     ) -> Result<Vec<u8>, ApiError> {
         let cap = self.config.max_response_bytes;
         if response.content_length().is_some_and(|n| n > cap) {
@@ -323,7 +540,7 @@ impl Client {
             .take(cap + 1)
             .read_to_end(&mut body)
             .map_err(|e| ApiError::Transport {
-                host: self.host.clone(),
+                host: host.to_owned(),
                 detail: format!("reading the response failed: {}", root_cause(&e)),
             })?;
         if body.len() as u64 > cap {
@@ -379,11 +596,11 @@ impl Client {
         self.interrupt.as_ref().is_some_and(|check| check())
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> ApiError {
+    fn transport_error(&self, e: &reqwest::Error, host: &str) -> ApiError {
         if e.is_timeout() {
             let connect = e.is_connect();
             ApiError::Timeout {
-                host: self.host.clone(),
+                host: host.to_owned(),
                 timeout_ms: if connect {
                     self.config.connect_timeout_ms
                 } else {
@@ -397,15 +614,117 @@ impl Client {
             }
         } else if e.is_connect() {
             ApiError::Connect {
-                host: self.host.clone(),
+                host: host.to_owned(),
                 detail: root_cause(e),
             }
         } else {
             ApiError::Transport {
-                host: self.host.clone(),
+                host: host.to_owned(),
                 detail: root_cause(e),
             }
         }
+    }
+}
+
+/// What a write returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    /// The verb that was accepted (PATCH after a PUT answered 405).
+    pub method: Method,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// `data.key` of the answer; else the addressed (DELETE) or sent (conversion) key.
+    pub key: Option<String>,
+    /// The object in the answer, when there is one.
+    pub data: Option<serde_json::Value>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertOutcome {
+    /// The successful write.
+    pub outcome: WriteOutcome,
+    /// True when the update answered 404 (or there was no key) and the object was created.
+    pub created: bool,
+    /// The update verb the API routed (answered other than 405), to remember per server.
+    pub update_method: Option<Method>,
+}
+
+/// One request to send.
+struct Outgoing<'a> {
+    verb: &'static str,
+    endpoint: Endpoint,
+    path: &'a str,
+    query: String,
+    body: Option<&'a serde_json::Value>,
+}
+
+/// What may be retried.
+#[derive(Debug, Clone, Copy)]
+enum Policy<'a> {
+    /// GET: 429 and 5xx (as before writes existed); transport failures are reported at once.
+    Read,
+    /// PUT, PATCH, DELETE of one object: sending again cannot do more than sending once, so
+    /// 429, 5xx and timeouts are retried.
+    Idempotent,
+    /// POST: a 429 was refused before anything happened and is retried; after a 5xx or a
+    /// timeout the object may exist, so the POST is sent again only when the row carries its
+    /// own key and the read confirms the object absent.
+    Create(Option<&'a ConfirmRead>),
+}
+
+/// A failure the loop may retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailureKind {
+    /// 429: the API refused the request without acting on it.
+    Refused,
+    /// 5xx: the API failed, possibly after acting.
+    ServerError,
+    /// Timeout or connection lost before a whole answer: the API may or may not have acted.
+    Lost,
+    /// Could not connect: nothing reached the API. Reported at once, as for reads, so a wrong
+    /// `api_url` fails fast.
+    NotSent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Retry,
+    IfAbsent,
+    GiveUp,
+}
+
+impl Policy<'_> {
+    fn decide(self, failure: FailureKind) -> Decision {
+        match (self, failure) {
+            (_, FailureKind::NotSent) => Decision::GiveUp,
+            (_, FailureKind::Refused) => Decision::Retry,
+            (Policy::Read, FailureKind::ServerError) => Decision::Retry,
+            (Policy::Read, FailureKind::Lost) => Decision::GiveUp,
+            (Policy::Idempotent, _) => Decision::Retry,
+            (Policy::Create(Some(_)), _) => Decision::IfAbsent,
+            (Policy::Create(None), _) => Decision::GiveUp,
+        }
+    }
+}
+
+fn host_of(url: &str, option: &str) -> Result<String, ApiError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::Connect {
+        host: url.to_owned(),
+        detail: format!("invalid {option}: {e}"),
+    })?;
+    Ok(format!(
+        "{}{}",
+        parsed.host_str().unwrap_or("?"),
+        parsed.port().map(|p| format!(":{p}")).unwrap_or_default()
+    ))
+}
+
+fn client_error(status: u16, path: &str, body: &[u8]) -> ApiError {
+    ApiError::Client {
+        status,
+        path: path.to_owned(),
+        message: api_message(body),
     }
 }
 
@@ -447,5 +766,45 @@ fn api_message(body: &[u8]) -> String {
         }) => excerpt(m.as_bytes()),
         Ok(ErrorEnvelope { message: Some(m) }) => excerpt(m.to_string().as_bytes()),
         _ => excerpt(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_each_verb_retries() {
+        use Decision::*;
+        use FailureKind::*;
+        let confirm = ConfirmRead::Item {
+            path: "/customers/c".into(),
+        };
+        let table = [
+            // (policy, [Refused, ServerError, Lost, NotSent])
+            (Policy::Read, [Retry, Retry, GiveUp, GiveUp]),
+            (Policy::Idempotent, [Retry, Retry, Retry, GiveUp]),
+            (Policy::Create(None), [Retry, GiveUp, GiveUp, GiveUp]),
+            (
+                Policy::Create(Some(&confirm)),
+                [Retry, IfAbsent, IfAbsent, GiveUp],
+            ),
+        ];
+        for (policy, expected) in table {
+            let got = [Refused, ServerError, Lost, NotSent].map(|f| policy.decide(f));
+            assert_eq!(got, expected, "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_every_secret() {
+        let mut config = ClientConfig::new("http://127.0.0.1:1/api/v2", "pk_1", "sk_secret");
+        config.s2s_token = Some("s2s_secret".into());
+        let shown = format!("{:?}", Client::new(config).unwrap());
+        assert!(
+            !shown.contains("sk_secret") && !shown.contains("s2s_secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("pk_1"), "{shown}");
     }
 }

@@ -81,6 +81,14 @@ pub enum ApiError {
         /// Cause.
         detail: String,
     },
+    /// A write needs an option that is not set.
+    #[error("the option {option} is not set ({purpose})")]
+    MissingOption {
+        /// The option.
+        option: &'static str,
+        /// What it is for.
+        purpose: &'static str,
+    },
     /// The statement was cancelled while waiting.
     #[error("cancelled while waiting for PartnerStack")]
     Cancelled,

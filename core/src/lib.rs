@@ -1,6 +1,7 @@
 //! The PartnerStack Vendor API as the `partnerstack` foreign data wrapper needs it, with no
 //! Postgres types: the resource catalogue, the HTTP client and its paging, the JSON-to-row
-//! mapping, and the translation of SQL conditions into request parameters.
+//! mapping, the translation of SQL conditions into request parameters, and rows into write
+//! requests (validated bodies, retried as safely as each verb allows).
 
 pub mod catalogue;
 pub mod client;
@@ -8,10 +9,12 @@ pub mod error;
 pub mod mapping;
 pub mod pushdown;
 pub mod scan;
+pub mod write;
 
 pub use catalogue::{Column, ColumnType, Resource, resource};
-pub use client::{Client, ClientConfig, Stats};
+pub use client::{Client, ClientConfig, Stats, UpsertOutcome, WriteOutcome};
 pub use error::ApiError;
 pub use mapping::{Item, MappingError, Value};
 pub use pushdown::{Condition, Op, Operand, PushdownError, Request};
 pub use scan::Scan;
+pub use write::{Method, WriteError, WriteRequest};

@@ -197,8 +197,23 @@ pub fn map_column<'a>(
                 .as_deref()
                 .map_or(Value::Null, |p| Value::Text(Cow::Borrowed(p))));
         }
+        Source::WriteOnly => return Ok(Value::Null),
         Source::Field(name) => fields.get(name),
         Source::FieldOrAlias(name, alias) => fields.get(name).or_else(|| fields.get(alias)),
+        Source::Nested(object, name) => match fields.get(object).map(RawValue::get) {
+            None | Some("null") => None,
+            Some(outer) => serde_json::from_str::<Fields>(outer)
+                .map_err(|_| MappingError {
+                    table: resource.name,
+                    column: column.name,
+                    key: item
+                        .key()
+                        .map_or_else(|| "(unknown)".to_owned(), Cow::into_owned),
+                    expected: "an object around the field",
+                    found: format!("{} {}", describe(outer), excerpt(outer)),
+                })?
+                .get(name),
+        },
     };
     let text = match raw.map(RawValue::get) {
         None | Some("null") => return Ok(Value::Null),
@@ -373,6 +388,27 @@ mod tests {
         .unwrap();
         let v = map_item(r, &it, &[0, 1]).unwrap();
         assert_eq!(v, [Value::Text("part_1".into()), Value::Text("l1".into())]);
+    }
+
+    #[test]
+    fn nested_write_columns_read_what_the_api_echoes() {
+        let r = resource("transactions").unwrap();
+        let at = |n: &str| r.columns.iter().position(|c| c.name == n).unwrap();
+        let v = map_all(
+            "transactions",
+            r#"{"key":"t","customer":{"key":"cus_1","email":"a@b.c","external_key":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(v[at("customer_email")], Value::Text("a@b.c".into()));
+        assert_eq!(v[at("customer_external_key")], Value::Null);
+        let v = map_all("transactions", r#"{"key":"t","customer":null}"#).unwrap();
+        assert_eq!(v[at("customer_email")], Value::Null);
+        let err = map_all("transactions", r#"{"key":"t","customer":"x"}"#).unwrap_err();
+        assert_eq!(err.column, "customer_external_key");
+        let rewards = map_all("rewards", r#"{"key":"r","target":{"key":"x"}}"#).unwrap();
+        let rr = resource("rewards").unwrap();
+        let target = rr.columns.iter().position(|c| c.name == "target").unwrap();
+        assert_eq!(rewards[target], Value::Null, "write-only input reads NULL");
     }
 
     #[test]

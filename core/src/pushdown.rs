@@ -125,9 +125,35 @@ pub enum PushdownError {
     },
 }
 
+/// A read of a resource the API has no way to list (conversions, §4.15).
+///
+/// Its own type rather than a `PushdownError` variant so that adding it does not break the
+/// glue's exhaustive match on `PushdownError`; the glue calls [`check_readable`] when planning.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{table} is write-only: PartnerStack accepts {table} but has no endpoint to read them back"
+)]
+pub struct WriteOnlyError {
+    /// Foreign table.
+    pub table: &'static str,
+}
+
+/// Refuses to plan a read of a write-only resource. [`plan_requests`] does not refuse it
+/// itself (its error type is matched exhaustively by the glue): it plans a plain list of
+/// `list_path`, which the API answers 404, so a read that skips this check still fails loudly.
+pub fn check_readable(resource: &Resource) -> Result<(), WriteOnlyError> {
+    if resource.readable {
+        Ok(())
+    } else {
+        Err(WriteOnlyError {
+            table: resource.name,
+        })
+    }
+}
+
 /// Whether a condition of this shape on this column can become part of a request.
 pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: bool) -> bool {
-    let Some(col) = resource.columns.get(column) else {
+    let Some(col) = resource.columns.get(column).filter(|_| resource.readable) else {
         return false;
     };
     match col.pushdown {
@@ -553,6 +579,30 @@ mod tests {
     fn query_values_are_percent_encoded_never_plus() {
         let q = encode_query(&[("partner_key".into(), "a b&c=d/é".into())]);
         assert_eq!(q, "partner_key=a%20b%26c%3Dd%2F%C3%A9");
+    }
+
+    #[test]
+    fn write_only_conversions_are_never_read() {
+        let r = resource("conversions").unwrap();
+        assert_eq!(
+            check_readable(r).unwrap_err().to_string(),
+            "conversions is write-only: PartnerStack accepts conversions but has no endpoint to read them back"
+        );
+        assert!(check_readable(resource("customers").unwrap()).is_ok());
+        assert!(!is_pushable(r, 1, Op::Eq, false));
+        // Should the glue not refuse it first, the read is a GET the API answers 404: an error,
+        // never an empty result passed off as complete.
+        let cond = Condition {
+            column: 1,
+            op: Op::Eq,
+            values: vec![Operand::Text("c".into())],
+        };
+        let plan = plan_requests(r, &[cond]).unwrap();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(
+            (plan[0].kind, plan[0].path.as_str()),
+            (RequestKind::List, "/conversion/xid")
+        );
     }
 
     #[test]
