@@ -14,7 +14,7 @@ pub fn error(code: PgSqlErrorCode, message: impl Into<String>) -> ErrorReport {
 }
 
 /// Raises an API error as an ERROR. Never returns.
-pub fn raise_api(e: &ApiError, table: &str) -> ! {
+pub fn raise_api(e: &ApiError, context: &str) -> ! {
     use PgSqlErrorCode::*;
     if let ApiError::Cancelled = e {
         // The interrupt that stopped the wait is still pending: let Postgres report it as such.
@@ -23,32 +23,39 @@ pub fn raise_api(e: &ApiError, table: &str) -> ! {
     let report = match e {
         ApiError::Unauthorized { .. } => error(
             ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-            format!("reading {table}: {e}"),
+            format!("{context}: {e}"),
         )
         .set_hint(
             "Check public_key and private_key in the user mapping. PartnerStack issues a test and \
              a production key pair: both public keys start with pk_, and data created with one is \
              not visible to the other.",
         ),
-        ApiError::RateLimited { .. } => error(ERRCODE_FDW_ERROR, format!("reading {table}: {e}"))
+        ApiError::RateLimited { .. } => error(ERRCODE_FDW_ERROR, format!("{context}: {e}"))
             .set_hint(
                 "PartnerStack allows about 4,000 requests per minute per IP. Retry later, or \
                  raise max_retries / retry_max_ms on the server.",
             ),
         ApiError::Connect { .. } => error(
             ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
-            format!("reading {table}: {e}"),
+            format!("{context}: {e}"),
         )
         .set_hint("Check the server's api_url option and the network."),
         ApiError::Timeout { which, .. } => error(
             ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,
-            format!("reading {table}: {e}"),
+            format!("{context}: {e}"),
         )
         .set_hint(format!(
             "Raise the server option {which} if PartnerStack is just slow."
         )),
-        ApiError::Cancelled => error(ERRCODE_QUERY_CANCELED, format!("reading {table}: {e}")),
-        _ => error(ERRCODE_FDW_ERROR, format!("reading {table}: {e}")),
+        ApiError::Cancelled => error(ERRCODE_QUERY_CANCELED, format!("{context}: {e}")),
+        ApiError::MissingOption { option, .. } => error(
+            ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+            format!("{context}: {e}"),
+        )
+        .set_hint(format!(
+            "Set {option}: s2s_token in the user mapping (it is a secret), s2s_url on the server."
+        )),
+        _ => error(ERRCODE_FDW_ERROR, format!("{context}: {e}")),
     };
     report.report(PgLogLevel::ERROR);
     unreachable!()
@@ -59,6 +66,12 @@ pub fn raise_mapping(e: &MappingError) -> ! {
     error(PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE, e.to_string())
         .set_hint("The attrs column still holds the item as PartnerStack sent it.")
         .report(PgLogLevel::ERROR);
+    unreachable!()
+}
+
+/// Raises a read of a write-only table. Never returns.
+pub fn raise_write_only(e: &partnerstack_api::pushdown::WriteOnlyError) -> ! {
+    error(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e.to_string()).report(PgLogLevel::ERROR);
     unreachable!()
 }
 

@@ -9,6 +9,7 @@ use pgrx::{PgSqlErrorCode, pg_sys};
 use supabase_wrappers::prelude::*;
 
 use crate::errors::error;
+use crate::modify::ModifyState;
 use crate::options::{OptionScope, validate};
 use crate::scan;
 
@@ -19,7 +20,18 @@ use crate::scan;
     website = "https://github.com/partnerstack-fdw",
     error_type = "ErrorReport"
 )]
-pub(crate) struct PartnerstackFdw {}
+pub(crate) struct PartnerstackFdw {
+    /// The statement being written, between begin_modify and end_modify.
+    modify: Option<ModifyState>,
+}
+
+impl PartnerstackFdw {
+    fn modifying(&mut self) -> &mut ModifyState {
+        self.modify
+            .as_mut()
+            .expect("the framework calls begin_modify first")
+    }
+}
 
 fn not_through_framework() -> ErrorReport {
     error(
@@ -30,7 +42,7 @@ fn not_through_framework() -> ErrorReport {
 
 impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
     fn new(_server: ForeignServer) -> Result<Self, ErrorReport> {
-        Ok(PartnerstackFdw {})
+        Ok(PartnerstackFdw { modify: None })
     }
 
     fn begin_scan(
@@ -49,6 +61,33 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
     }
 
     fn end_scan(&mut self) -> Result<(), ErrorReport> {
+        Ok(())
+    }
+
+    fn begin_modify(&mut self, options: &HashMap<String, String>) -> Result<(), ErrorReport> {
+        self.modify = Some(ModifyState::begin(options));
+        Ok(())
+    }
+
+    fn insert(&mut self, row: &Row) -> Result<(), ErrorReport> {
+        self.modifying().insert(row);
+        Ok(())
+    }
+
+    fn update(&mut self, rowid: &Cell, new_row: &Row) -> Result<(), ErrorReport> {
+        self.modifying().update(rowid, new_row);
+        Ok(())
+    }
+
+    fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
+        self.modifying().delete(rowid);
+        Ok(())
+    }
+
+    fn end_modify(&mut self) -> Result<(), ErrorReport> {
+        if let Some(mut state) = self.modify.take() {
+            state.finish();
+        }
         Ok(())
     }
 
@@ -129,14 +168,5 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
         // No aggregate pushdown: the API cannot aggregate.
         routine.GetForeignUpperPaths = None;
-        // Writes are not implemented yet: without these callbacks Postgres itself refuses
-        // INSERT/UPDATE/DELETE ("cannot insert into foreign table"), so nothing is silently dropped.
-        routine.AddForeignUpdateTargets = None;
-        routine.PlanForeignModify = None;
-        routine.BeginForeignModify = None;
-        routine.ExecForeignInsert = None;
-        routine.ExecForeignUpdate = None;
-        routine.ExecForeignDelete = None;
-        routine.EndForeignModify = None;
     }
 }

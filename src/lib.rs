@@ -8,6 +8,7 @@
 mod errors;
 mod fdw;
 mod jsonb;
+mod modify;
 mod options;
 mod quals;
 mod scan;

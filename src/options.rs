@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use partnerstack_api::catalogue::UpdateMethod;
 use partnerstack_api::client::{ClientConfig, DEFAULT_API_URL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use partnerstack_api::{Resource, catalogue};
 use pgrx::pg_sys;
@@ -22,11 +23,14 @@ pub const SERVER_OPTIONS: &[&str] = &[
     "max_response_bytes",
     "public_key",
     "private_key",
+    "update_method",
+    "s2s_url",
+    "s2s_token",
 ];
 /// User-mapping options.
-pub const USER_MAPPING_OPTIONS: &[&str] = &["public_key", "private_key"];
+pub const USER_MAPPING_OPTIONS: &[&str] = &["public_key", "private_key", "s2s_token"];
 /// Foreign-table options.
-pub const TABLE_OPTIONS: &[&str] = &["resource", "estimated_rows"];
+pub const TABLE_OPTIONS: &[&str] = &["resource", "estimated_rows", "rowid_column", "insert_mode"];
 
 /// Row estimate for a list scan when the table does not set `estimated_rows`: large enough
 /// that the planner prefers key lookups and hash joins over repeated list scans.
@@ -97,7 +101,7 @@ pub fn validate(scope: OptionScope, options: &[(String, String)]) {
 
 fn check_value(name: &str, value: &str) -> Result<(), String> {
     match name {
-        "api_url" => {
+        "api_url" | "s2s_url" => {
             let rest = value
                 .strip_prefix("https://")
                 .or_else(|| value.strip_prefix("http://"))
@@ -113,7 +117,16 @@ fn check_value(name: &str, value: &str) -> Result<(), String> {
         "retry_base_ms" | "retry_max_ms" => number(value, 0, 600_000).map(drop),
         "max_response_bytes" => number(value, 1024, 1 << 30).map(drop),
         "estimated_rows" => number(value, 1, 1 << 40).map(drop),
-        "public_key" | "private_key" if value.trim().is_empty() => Err("it is empty".into()),
+        "public_key" | "private_key" | "s2s_token" if value.trim().is_empty() => {
+            Err("it is empty".into())
+        }
+        "update_method" => UpdateMethod::from_option(value)
+            .map(drop)
+            .ok_or_else(|| format!("\"{value}\" is neither 'put' nor 'patch'")),
+        "insert_mode" => match value {
+            "insert" | "upsert" => Ok(()),
+            _ => Err(format!("\"{value}\" is neither 'insert' nor 'upsert'")),
+        },
         "resource" => catalogue::resource(value).map(drop).ok_or_else(|| {
             format!(
                 "\"{value}\" is not a PartnerStack resource; valid resources are: {}",
@@ -204,8 +217,9 @@ pub struct ScanConfig {
 /// Reads the server's options and the user mapping of `userid` into a client configuration.
 ///
 /// Keys come from the user mapping (the recommended place: its options are hidden from other
-/// roles); server-level keys are a fallback.
-pub fn scan_config(serverid: pg_sys::Oid, userid: pg_sys::Oid) -> ScanConfig {
+/// roles); server-level keys are a fallback. Without `needs_keys` (S2S conversions, which use
+/// only `s2s_token`) missing API keys are left empty.
+pub fn scan_config(serverid: pg_sys::Oid, userid: pg_sys::Oid, needs_keys: bool) -> ScanConfig {
     let server: HashMap<String, String> = unsafe {
         options_from_list((*pg_sys::GetForeignServer(serverid)).options)
             .into_iter()
@@ -217,6 +231,7 @@ pub fn scan_config(serverid: pg_sys::Oid, userid: pg_sys::Oid) -> ScanConfig {
             .get(name)
             .or_else(|| server.get(name))
             .cloned()
+            .or_else(|| (!needs_keys).then(String::new))
             .unwrap_or_else(|| {
                 error(
                     PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
@@ -234,6 +249,13 @@ pub fn scan_config(serverid: pg_sys::Oid, userid: pg_sys::Oid) -> ScanConfig {
         .get("api_url")
         .map_or(DEFAULT_API_URL, String::as_str);
     let mut client = ClientConfig::new(api_url, &key("public_key"), &key("private_key"));
+    if let Some(url) = server.get("s2s_url") {
+        client.s2s_url = url.trim_end_matches('/').to_owned();
+    }
+    client.s2s_token = mapping
+        .get("s2s_token")
+        .or_else(|| server.get("s2s_token"))
+        .cloned();
     let num = |name: &str| server.get(name).and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(v) = num("connect_timeout_ms") {
         client.connect_timeout_ms = v;
@@ -271,7 +293,8 @@ fn user_mapping_options(
     serverid: pg_sys::Oid,
     server: &HashMap<String, String>,
 ) -> HashMap<String, String> {
-    let server_has_keys = server.contains_key("public_key") && server.contains_key("private_key");
+    let server_has_keys = server.contains_key("public_key") && server.contains_key("private_key")
+        || server.contains_key("s2s_token");
     if !server_has_keys {
         // Without server keys a user mapping is required: let Postgres say it is missing.
         return unsafe {

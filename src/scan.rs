@@ -20,7 +20,7 @@ use pgrx::prelude::*;
 use pgrx::{FromDatum, PgList, pg_sys};
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{raise_api, raise_mapping, raise_pushdown};
+use crate::errors::{raise_api, raise_mapping, raise_pushdown, raise_write_only};
 use crate::options::{scan_config, server_page_size, table_estimated_rows};
 use crate::quals::{Pushable, classify, strip_relabel};
 use crate::table::{TableMap, timestamptz_micros, to_datum};
@@ -51,6 +51,9 @@ struct ScanSpec {
     /// one relation, no sort, grouping or aggregate. Only shrinks the page size: paging still
     /// goes on if more rows are pulled, so no row is ever lost to it.
     limit: Option<u32>,
+    /// The row-identity attribute when this scan feeds an UPDATE or DELETE of the table: a row
+    /// without it cannot be addressed, and the framework would skip it without a word.
+    rowid: Option<i16>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +76,9 @@ unsafe fn rel_info(
 ) -> RelInfo {
     unsafe {
         let table = TableMap::load(relid);
+        if let Err(e) = pushdown::check_readable(table.resource) {
+            raise_write_only(&e);
+        }
         let index = (*baserel).relid;
         let pushed = PgList::<pg_sys::RestrictInfo>::from_pg((*baserel).baserestrictinfo)
             .iter_ptr()
@@ -354,10 +360,26 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 .filter(|r| !(**r).pseudoconstant)
                 .count();
         let limit = if all_pushed { direct_limit(root) } else { None };
+        let parse = (*root).parse;
+        let rowid = if (*parse).resultRelation as u32 == index
+            && matches!(
+                (*parse).commandType,
+                pg_sys::CmdType::CMD_UPDATE | pg_sys::CmdType::CMD_DELETE
+            ) {
+            let name = partnerstack_api::catalogue::rowid_column_name(table.resource);
+            (1..=natts).find(|&a| {
+                table
+                    .column_of(a)
+                    .is_some_and(|c| table.resource.columns[c].name == name)
+            })
+        } else {
+            None
+        };
         let spec = ScanSpec {
             conditions,
             needed,
             limit,
+            rowid,
         };
         let json = CString::new(serde_json::to_string(&spec).expect("spec serializes"))
             .expect("JSON has no NUL byte");
@@ -602,8 +624,11 @@ unsafe fn evaluate(
 impl ScanState {
     fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
         if self.client.is_none() {
-            let config = scan_config(self.serverid, self.userid);
-            self.client = Some(cached_client(config.client, &self.table.name));
+            let config = scan_config(self.serverid, self.userid, true);
+            self.client = Some(cached_client(
+                config.client,
+                &format!("reading {}", self.table.name),
+            ));
         }
         let (conditions, _) = unsafe { evaluate(node, self, false) };
         let requests = pushdown::plan_requests(self.table.resource, &conditions)
@@ -651,7 +676,7 @@ impl ScanState {
 /// Clients kept by this backend, by their whole configuration (keys included), so that
 /// statements after the first reuse TLS setup and open connections: building a client costs
 /// tens of milliseconds, more than a small request to PartnerStack.
-type ClientKey = (String, String, String, [u64; 6]);
+type ClientKey = (String, String, String, String, Option<String>, [u64; 6]);
 
 thread_local! {
     static CLIENTS: RefCell<HashMap<ClientKey, Rc<Client>>> = RefCell::new(HashMap::new());
@@ -660,11 +685,13 @@ thread_local! {
 /// Most clients a backend keeps: one per server and role in use is typical.
 const MAX_CACHED_CLIENTS: usize = 8;
 
-fn cached_client(config: partnerstack_api::ClientConfig, table: &str) -> Rc<Client> {
+pub fn cached_client(config: partnerstack_api::ClientConfig, context: &str) -> Rc<Client> {
     let key: ClientKey = (
         config.api_url.clone(),
         config.public_key.clone(),
         config.private_key.clone(),
+        config.s2s_url.clone(),
+        config.s2s_token.clone(),
         [
             config.connect_timeout_ms,
             config.timeout_ms,
@@ -677,7 +704,7 @@ fn cached_client(config: partnerstack_api::ClientConfig, table: &str) -> Rc<Clie
     if let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).cloned()) {
         return client;
     }
-    let mut client = Client::new(config).unwrap_or_else(|e| raise_api(&e, table));
+    let mut client = Client::new(config).unwrap_or_else(|e| raise_api(&e, context));
     client.set_interrupt(std::sync::Arc::new(|| unsafe {
         std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0
     }));
@@ -714,10 +741,28 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         let item = match run.scan.next_item(client) {
             Ok(Some(item)) => item,
             Ok(None) => return slot,
-            Err(e) => raise_api(&e, &state.table.name),
+            Err(e) => raise_api(&e, &format!("reading {}", state.table.name)),
         };
         let values = map_item(state.table.resource, &item, &state.wanted)
             .unwrap_or_else(|e| raise_mapping(&e));
+        if let Some(rowid) = state.spec.rowid
+            && let Some(pos) = state.spec.needed.iter().position(|&a| a == rowid)
+            && values[pos] == partnerstack_api::Value::Null
+        {
+            let column = state.table.resource.columns[state.wanted[pos]].name;
+            crate::errors::error(
+                pgrx::PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+                format!(
+                    "{} row {} has no {column}, so PartnerStack cannot address it",
+                    state.table.name,
+                    item.key().as_deref().unwrap_or("(without key)")
+                ),
+            )
+            .set_detail(
+                "Nothing was sent. PartnerStack updates and deletes this resource by that column.",
+            )
+            .report(PgLogLevel::ERROR);
+        }
         let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
         let datums = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
         let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);

@@ -58,7 +58,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             tables,
-            "actions,customers,deals,groups,leads,links,partnerships,rewards,transactions,webhooks"
+            "actions,conversions,customers,deals,groups,leads,links,partnerships,rewards,transactions,webhooks"
         );
         let types = Spi::get_one::<String>(
             "SELECT string_agg(column_name || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)
@@ -104,7 +104,7 @@ mod tests {
             count(
                 "SELECT count(*) FROM information_schema.foreign_tables WHERE foreign_table_schema = 'b'"
             ),
-            8
+            9
         );
     }
 
@@ -140,17 +140,17 @@ mod tests {
             .unwrap();
     }
 
-    #[pg_test(error = "invalid option \"s2s_token\" for a partnerstack user mapping")]
+    #[pg_test(error = "invalid option \"api_url\" for a partnerstack user mapping")]
     fn validator_rejects_unknown_mapping_option() {
         Spi::run(
             "CREATE SERVER s FOREIGN DATA WRAPPER partnerstack;
-             CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (s2s_token 'x')",
+             CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (api_url 'http://x')",
         )
         .unwrap();
     }
 
     #[pg_test(
-        error = "invalid value for option \"resource\": \"payouts\" is not a PartnerStack resource; valid resources are: customers, partnerships, groups, deals, leads, transactions, rewards, actions, webhooks, links"
+        error = "invalid value for option \"resource\": \"payouts\" is not a PartnerStack resource; valid resources are: customers, partnerships, groups, deals, leads, transactions, rewards, actions, webhooks, links, conversions"
     )]
     fn validator_rejects_unknown_resource() {
         Spi::run(
@@ -286,10 +286,32 @@ mod tests {
         assert!(plan.contains("rows=1000 "), "{plan}");
     }
 
-    #[pg_test(error = "cannot insert into foreign table \"customers\"")]
-    fn writes_are_refused_until_implemented() {
+    #[pg_test(error = "customers.partner_key is required when inserting into customers")]
+    fn insert_missing_a_required_column_sends_nothing() {
         setup();
         Spi::run("INSERT INTO ps.customers (email) VALUES ('a@b.c')").unwrap();
+    }
+
+    #[pg_test(
+        error = "transactions.currency: \"US\" is not a currency code: exactly 3 letters (ISO 4217), e.g. 'USD'"
+    )]
+    fn insert_select_with_one_bad_row_sends_nothing() {
+        setup();
+        // Rows 1 and 2 are valid; row 3 is not: no row may be sent (the server is unreachable,
+        // so a sent row would end in a connection error instead).
+        Spi::run(
+            "INSERT INTO ps.transactions (amount, currency, customer_key)
+             VALUES (100, 'USD', 'cus_1'), (200, 'eur', 'cus_2'), (300, 'US', 'cus_3')",
+        )
+        .unwrap();
+    }
+
+    #[pg_test(
+        error = "invalid value for option \"insert_mode\": \"merge\" is neither 'insert' nor 'upsert'"
+    )]
+    fn validator_rejects_unknown_insert_mode() {
+        setup();
+        Spi::run("ALTER FOREIGN TABLE ps.customers OPTIONS (ADD insert_mode 'merge')").unwrap();
     }
 
     #[pg_test(

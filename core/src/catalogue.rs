@@ -302,14 +302,26 @@ impl Resource {
             .map(|c| format!("  {} {}", quote_ident(c.name), c.ty.sql_type()))
             .collect();
         format!(
-            "CREATE FOREIGN TABLE {}.{} (\n{}\n) SERVER {} OPTIONS (resource {})",
+            "CREATE FOREIGN TABLE {}.{} (\n{}\n) SERVER {} OPTIONS (resource {}, rowid_column {})",
             quote_ident(schema),
             quote_ident(self.name),
             columns.join(",\n"),
             quote_ident(server),
             quote_literal(self.name),
+            quote_literal(rowid_column_name(self)),
         )
     }
+}
+
+/// The table option `rowid_column` of a resource: the column UPDATE and DELETE address an
+/// object by, else `key` (or the first column) so that every table has one: the framework's
+/// modify path asks for it even for INSERT, and a read-only table then refuses writes with
+/// its own message.
+pub fn rowid_column_name(resource: &Resource) -> &'static str {
+    resource
+        .rowid_column()
+        .or_else(|| resource.column("key"))
+        .map_or(resource.columns[0].name, |c| c.name)
 }
 
 /// Quotes an SQL identifier unconditionally (always valid, and keeps `default` usable).
@@ -920,7 +932,10 @@ mod tests {
         );
         let sql = last.create_table_sql("ps", "srv");
         assert!(sql.contains("\"sub_ids\" text[]"), "{sql}");
-        assert!(sql.ends_with("OPTIONS (resource 'conversions')"), "{sql}");
+        assert!(
+            sql.ends_with("OPTIONS (resource 'conversions', rowid_column 'xid')"),
+            "{sql}"
+        );
     }
 
     #[test]
@@ -1008,7 +1023,10 @@ mod tests {
             .unwrap()
             .create_table_sql("partnerstack", "srv");
         assert!(sql.contains("\"default\" boolean"), "{sql}");
-        assert!(sql.contains("OPTIONS (resource 'groups')"), "{sql}");
+        assert!(
+            sql.contains("OPTIONS (resource 'groups', rowid_column 'key')"),
+            "{sql}"
+        );
         assert!(sql.starts_with("CREATE FOREIGN TABLE \"partnerstack\".\"groups\""));
     }
 }

@@ -1,0 +1,325 @@
+//! INSERT, UPDATE and DELETE: rows → validated requests → PartnerStack, with the outcome of a
+//! multi-row statement reported exactly.
+//!
+//! Every row of a statement is validated as the executor hands it over, and nothing is sent
+//! until the last row is in: a bad value anywhere in `INSERT ... SELECT` is an ERROR before any
+//! request. Then the requests go one by one. API writes are not transactional, so when row N
+//! fails the ERROR says which rows PartnerStack already accepted (their keys), the failing
+//! row's input and the API's message.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use partnerstack_api::catalogue::UpdateMethod;
+use partnerstack_api::write::{
+    self, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert, plan_update,
+    plan_upsert,
+};
+use partnerstack_api::{ApiError, Client, Resource, Stats, Value, catalogue};
+use pgrx::prelude::*;
+use pgrx::{PgSqlErrorCode, pg_sys};
+use supabase_wrappers::prelude::{Cell, Row};
+
+use crate::errors::{error, raise_api};
+use crate::options::{options_from_list, scan_config};
+use crate::scan::cached_client;
+
+/// Keys listed in the DETAIL of a partial failure before "and N more".
+const DETAIL_KEYS_SHOWN: usize = 20;
+/// Longest excerpt of the failing row's body in the DETAIL.
+const DETAIL_ROW_CHARS: usize = 400;
+
+thread_local! {
+    /// The update verb each server answered to (PUT, or PATCH after a 405), for the session.
+    static UPDATE_METHODS: RefCell<HashMap<pg_sys::Oid, UpdateMethod>> = RefCell::new(HashMap::new());
+}
+
+/// A validated write waiting for the end of the statement.
+enum Pending {
+    Create(WriteRequest),
+    Update(WriteRequest),
+    Delete(WriteRequest),
+    Upsert(Upsert),
+}
+
+impl Pending {
+    fn body_excerpt(&self) -> String {
+        let request = match self {
+            Pending::Create(r) | Pending::Update(r) | Pending::Delete(r) => r,
+            Pending::Upsert(u) => &u.create,
+        };
+        let text = match &request.body {
+            Some(body) => body.to_string(),
+            None => format!("{} {}", request.method.as_str(), request.path),
+        };
+        let short: String = text.chars().take(DETAIL_ROW_CHARS).collect();
+        if short.len() < text.len() {
+            format!("{short}…")
+        } else {
+            short
+        }
+    }
+}
+
+/// The state of one modifying statement on one foreign table.
+pub struct ModifyState {
+    resource: &'static Resource,
+    table: String,
+    serverid: pg_sys::Oid,
+    client: Rc<Client>,
+    /// `insert_mode 'upsert'`.
+    upsert: bool,
+    /// The server option `update_method`, else what this server answered before.
+    pinned: Option<UpdateMethod>,
+    pending: Vec<Pending>,
+    stats: Stats,
+}
+
+impl ModifyState {
+    /// Starts a statement: reads the table, server and user-mapping options.
+    pub fn begin(options: &HashMap<String, String>) -> ModifyState {
+        let oid = |name: &str| {
+            pg_sys::Oid::from(
+                options
+                    .get(name)
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .expect("the framework passes the table and server oids"),
+            )
+        };
+        let (relid, serverid) = (oid("wrappers.ftable_oid"), oid("wrappers.fserver_oid"));
+        let table_map = crate::table::TableMap::load(relid);
+        let resource = table_map.resource;
+        let needs_keys = resource.writes.endpoint == partnerstack_api::catalogue::Endpoint::Vendor;
+        let config = scan_config(serverid, unsafe { pg_sys::GetUserId() }, needs_keys);
+        let rowid = catalogue::rowid_column_name(resource);
+        if options.get("rowid_column").is_some_and(|c| c != rowid) {
+            error(
+                PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
+                format!(
+                    "foreign table \"{}\" must have rowid_column '{rowid}': PartnerStack addresses {} by it",
+                    table_map.name, resource.name
+                ),
+            )
+            .report(PgLogLevel::ERROR);
+        }
+        let server: HashMap<String, String> =
+            unsafe { options_from_list((*pg_sys::GetForeignServer(serverid)).options) }
+                .into_iter()
+                .collect();
+        let pinned = server
+            .get("update_method")
+            .and_then(|v| UpdateMethod::from_option(v))
+            .or_else(|| UPDATE_METHODS.with(|m| m.borrow().get(&serverid).copied()));
+        ModifyState {
+            resource,
+            client: cached_client(config.client, &format!("writing {}", table_map.name)),
+            table: table_map.name,
+            serverid,
+            upsert: options.get("insert_mode").is_some_and(|m| m == "upsert"),
+            pinned,
+            pending: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Validates one inserted row.
+    pub fn insert(&mut self, row: &Row) {
+        let cells = self.cells(row);
+        let pending = if self.upsert {
+            plan_upsert(self.resource, &cells).map(Pending::Upsert)
+        } else {
+            plan_insert(self.resource, &cells).map(Pending::Create)
+        };
+        self.queue(pending);
+    }
+
+    /// Validates one updated row: `row` holds only the columns the UPDATE sets.
+    pub fn update(&mut self, rowid: &Cell, row: &Row) {
+        let key = rowid_text(rowid);
+        let cells = self.cells(row);
+        self.queue(plan_update(self.resource, key.as_deref(), &cells).map(Pending::Update));
+    }
+
+    /// Validates one deleted row.
+    pub fn delete(&mut self, rowid: &Cell) {
+        let key = rowid_text(rowid);
+        self.queue(plan_delete(self.resource, key.as_deref()).map(Pending::Delete));
+    }
+
+    fn queue(&mut self, pending: Result<Pending, WriteError>) {
+        match pending {
+            Ok(p) => self.pending.push(p),
+            Err(e) => raise_write(&e, self.pending.len() + 1),
+        }
+    }
+
+    fn cells<'r>(&self, row: &'r Row) -> Vec<write::Cell<'r>> {
+        row.iter()
+            .map(|(name, cell)| {
+                let value = match cell {
+                    None => Value::Null,
+                    Some(cell) => to_value(cell).unwrap_or_else(|found| {
+                        raise_write(
+                            &WriteError::WrongType {
+                                table: self.resource.name,
+                                column: self.resource.column(name).map_or("(unknown)", |c| c.name),
+                                expected: self
+                                    .resource
+                                    .column(name)
+                                    .map_or("a PartnerStack column", |c| c.ty.sql_type()),
+                                found,
+                            },
+                            self.pending.len() + 1,
+                        )
+                    }),
+                };
+                (name.as_str(), value)
+            })
+            .collect()
+    }
+
+    /// Sends every queued write, in order.
+    pub fn finish(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let total = pending.len();
+        let mut accepted: Vec<String> = Vec::new();
+        for (index, write) in pending.iter().enumerate() {
+            let result = match write {
+                Pending::Create(r) | Pending::Delete(r) => self.client.write(r, &mut self.stats),
+                Pending::Update(r) => {
+                    let outcome = self.client.update(r, self.pinned, &mut self.stats);
+                    if let Ok(o) = &outcome {
+                        self.remember(o.method);
+                    }
+                    outcome
+                }
+                Pending::Upsert(u) => {
+                    self.client
+                        .upsert(u, self.pinned, &mut self.stats)
+                        .map(|o| {
+                            if let Some(m) = o.update_method {
+                                self.remember(m);
+                            }
+                            o.outcome
+                        })
+                }
+            };
+            match result {
+                Ok(outcome) => accepted.push(outcome.key.unwrap_or_else(|| "(no key)".into())),
+                Err(e) if accepted.is_empty() && total == 1 => {
+                    raise_api(&e, &format!("writing {}", self.table))
+                }
+                Err(e) => self.raise_partial(&e, index, total, &accepted, write),
+            }
+        }
+    }
+
+    fn remember(&mut self, method: Method) {
+        let verb = match method {
+            Method::Patch => UpdateMethod::Patch,
+            Method::Put => UpdateMethod::Put,
+            _ => return,
+        };
+        self.pinned = Some(verb);
+        UPDATE_METHODS.with(|m| m.borrow_mut().insert(self.serverid, verb));
+    }
+
+    fn raise_partial(
+        &self,
+        e: &ApiError,
+        index: usize,
+        total: usize,
+        accepted: &[String],
+        write: &Pending,
+    ) -> ! {
+        if let ApiError::Cancelled = e {
+            pgrx::check_for_interrupts!();
+        }
+        let shown: Vec<&str> = accepted
+            .iter()
+            .take(DETAIL_KEYS_SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = accepted.len().saturating_sub(DETAIL_KEYS_SHOWN);
+        let keys = if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else if shown.is_empty() {
+            "none".to_owned()
+        } else {
+            shown.join(", ")
+        };
+        error(
+            PgSqlErrorCode::ERRCODE_FDW_ERROR,
+            format!(
+                "writing {}: row {} of {total} failed after PartnerStack accepted {} row(s): {e}",
+                self.table,
+                index + 1,
+                accepted.len()
+            ),
+        )
+        .set_detail(format!(
+            "Accepted keys: {keys}. Failing row: {}",
+            write.body_excerpt()
+        ))
+        .set_hint(
+            "PartnerStack writes are not transactional: the accepted rows stay. Rerun the \
+             statement for the rows after the accepted ones; rows that carry their own keys \
+             (customer_key, a transaction's key) are refused as duplicates if sent twice.",
+        )
+        .report(PgLogLevel::ERROR);
+        unreachable!()
+    }
+}
+
+/// A framework cell as a write value; the error names what arrived.
+fn to_value(cell: &Cell) -> Result<Value<'static>, String> {
+    Ok(match cell {
+        Cell::String(s) => Value::Text(Cow::Owned(s.clone())),
+        Cell::I64(i) => Value::BigInt(*i),
+        Cell::I32(i) => Value::BigInt(i64::from(*i)),
+        Cell::I16(i) => Value::BigInt(i64::from(*i)),
+        Cell::Bool(b) => Value::Bool(*b),
+        // Microseconds since 2000-01-01 → milliseconds since 1970 (PartnerStack's unit); finer
+        // precision than the API keeps is truncated.
+        Cell::Timestamptz(ts) => {
+            let micros = ts.into_inner() + 946_684_800_000_000;
+            Value::TimestampMs(micros.div_euclid(1000))
+        }
+        Cell::Json(j) => Value::Json(Cow::Owned(j.0.to_string())),
+        Cell::StringArray(a) => {
+            Value::TextArray(a.iter().map(|s| s.clone().map(Cow::Owned)).collect())
+        }
+        other => return Err(format!("{other:?}")),
+    })
+}
+
+fn rowid_text(rowid: &Cell) -> Option<String> {
+    match rowid {
+        Cell::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Raises a row that cannot be written (before any request of the statement). Never returns.
+pub fn raise_write(e: &WriteError, row: usize) -> ! {
+    use PgSqlErrorCode::*;
+    let code = match e {
+        WriteError::MissingRequired { .. } | WriteError::NullNotAllowed { .. } => {
+            ERRCODE_NOT_NULL_VIOLATION
+        }
+        WriteError::Unsupported { .. } => ERRCODE_FEATURE_NOT_SUPPORTED,
+        WriteError::UnknownColumn { .. } => ERRCODE_UNDEFINED_COLUMN,
+        WriteError::ReadOnlyColumn { .. } | WriteError::NotAcceptedOnCreate { .. } => {
+            ERRCODE_INVALID_COLUMN_REFERENCE
+        }
+        _ => ERRCODE_INVALID_PARAMETER_VALUE,
+    };
+    error(code, e.to_string())
+        .set_detail(format!(
+            "Row {row} of the statement; nothing was sent to PartnerStack."
+        ))
+        .report(PgLogLevel::ERROR);
+    unreachable!()
+}
