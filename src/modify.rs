@@ -208,12 +208,28 @@ impl ModifyState {
             };
             match result {
                 Ok(outcome) => accepted.push(outcome.key.unwrap_or_else(|| "(no key)".into())),
+                Err(ApiError::Cancelled) => self.cancelled(index, total, &accepted),
                 Err(e) if accepted.is_empty() && total == 1 => {
                     raise_api(&e, &format!("writing {}", self.table))
                 }
                 Err(e) => self.raise_partial(&e, index, total, &accepted, write),
             }
         }
+    }
+
+    /// The statement was cancelled while row `index` was being sent: say what may have happened
+    /// to it and what was accepted before, then let Postgres report the cancel.
+    fn cancelled(&self, index: usize, total: usize, accepted: &[String]) -> ! {
+        pgrx::warning!(
+            "writing {}: cancelled while row {} of {total} was being sent; PartnerStack may have \
+             processed it. {} row(s) were accepted before it: {}",
+            self.table,
+            index + 1,
+            accepted.len(),
+            shorten(accepted)
+        );
+        pgrx::check_for_interrupts!();
+        raise_api(&ApiError::Cancelled, &format!("writing {}", self.table))
     }
 
     fn remember(&mut self, method: Method) {
@@ -234,22 +250,7 @@ impl ModifyState {
         accepted: &[String],
         write: &Pending,
     ) -> ! {
-        if let ApiError::Cancelled = e {
-            pgrx::check_for_interrupts!();
-        }
-        let shown: Vec<&str> = accepted
-            .iter()
-            .take(DETAIL_KEYS_SHOWN)
-            .map(String::as_str)
-            .collect();
-        let more = accepted.len().saturating_sub(DETAIL_KEYS_SHOWN);
-        let keys = if more > 0 {
-            format!("{} and {more} more", shown.join(", "))
-        } else if shown.is_empty() {
-            "none".to_owned()
-        } else {
-            shown.join(", ")
-        };
+        let keys = shorten(accepted);
         error(
             PgSqlErrorCode::ERRCODE_FDW_ERROR,
             format!(
@@ -270,6 +271,23 @@ impl ModifyState {
         )
         .report(PgLogLevel::ERROR);
         unreachable!()
+    }
+}
+
+/// Keys for a message: the first [`DETAIL_KEYS_SHOWN`], then "and N more".
+fn shorten(keys: &[String]) -> String {
+    let shown: Vec<&str> = keys
+        .iter()
+        .take(DETAIL_KEYS_SHOWN)
+        .map(String::as_str)
+        .collect();
+    let more = keys.len().saturating_sub(DETAIL_KEYS_SHOWN);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else if shown.is_empty() {
+        "none".to_owned()
+    } else {
+        shown.join(", ")
     }
 }
 

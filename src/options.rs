@@ -21,6 +21,7 @@ pub const SERVER_OPTIONS: &[&str] = &[
     "retry_base_ms",
     "retry_max_ms",
     "max_response_bytes",
+    "max_requests_per_minute",
     "public_key",
     "private_key",
     "update_method",
@@ -116,6 +117,7 @@ fn check_value(name: &str, value: &str) -> Result<(), String> {
         "max_retries" => number(value, 0, 20).map(drop),
         "retry_base_ms" | "retry_max_ms" => number(value, 0, 600_000).map(drop),
         "max_response_bytes" => number(value, 1024, 1 << 30).map(drop),
+        "max_requests_per_minute" => number(value, 0, 1_000_000).map(drop),
         "estimated_rows" => number(value, 1, 1 << 40).map(drop),
         "public_key" | "private_key" | "s2s_token" if value.trim().is_empty() => {
             Err("it is empty".into())
@@ -274,6 +276,9 @@ pub fn scan_config(serverid: pg_sys::Oid, userid: pg_sys::Oid, needs_keys: bool)
     }
     if let Some(v) = num("max_response_bytes") {
         client.max_response_bytes = v;
+    }
+    if let Some(v) = num("max_requests_per_minute") {
+        client.max_requests_per_minute = v;
     }
     ScanConfig { client }
 }

@@ -646,6 +646,7 @@ impl ScanState {
             self.past.retries += s.retries;
             self.past.pages += s.pages;
             self.past.items += s.items;
+            self.past.throttled_ms += s.throttled_ms;
             for line in s.log {
                 if self.past.log.len() < partnerstack_api::client::STATS_LOG_LINES {
                     self.past.log.push(line);
@@ -662,6 +663,7 @@ impl ScanState {
             total.retries += s.retries;
             total.pages += s.pages;
             total.items += s.items;
+            total.throttled_ms += s.throttled_ms;
             total.log.extend(
                 s.log
                     .iter()
@@ -676,7 +678,7 @@ impl ScanState {
 /// Clients kept by this backend, by their whole configuration (keys included), so that
 /// statements after the first reuse TLS setup and open connections: building a client costs
 /// tens of milliseconds, more than a small request to PartnerStack.
-type ClientKey = (String, String, String, String, Option<String>, [u64; 6]);
+type ClientKey = (String, String, String, String, Option<String>, [u64; 7]);
 
 thread_local! {
     static CLIENTS: RefCell<HashMap<ClientKey, Rc<Client>>> = RefCell::new(HashMap::new());
@@ -699,6 +701,7 @@ pub fn cached_client(config: partnerstack_api::ClientConfig, context: &str) -> R
             config.retry_base_ms,
             config.retry_max_ms,
             config.max_response_bytes,
+            config.max_requests_per_minute,
         ],
     );
     if let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).cloned()) {
@@ -906,8 +909,16 @@ unsafe fn explain_traffic(state: &ScanState, es: *mut pg_sys::ExplainState) {
                 es,
                 "PartnerStack Traffic",
                 &format!(
-                    "requests={} pages={} items={} retries={}",
-                    stats.requests, stats.pages, stats.items, stats.retries
+                    "requests={} pages={} items={} retries={}{}",
+                    stats.requests,
+                    stats.pages,
+                    stats.items,
+                    stats.retries,
+                    if stats.throttled_ms > 0 {
+                        format!(" throttled={} ms", stats.throttled_ms)
+                    } else {
+                        String::new()
+                    }
                 ),
             );
             if (*es).verbose && !stats.log.is_empty() {

@@ -37,6 +37,9 @@ pub const DEFAULT_RETRY_BASE_MS: u64 = 1_000;
 pub const DEFAULT_RETRY_MAX_MS: u64 = 60_000;
 /// A page of 250 items is a few hundred KiB; anything far larger is not a page.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+/// Sustained request rate a backend allows itself: below PartnerStack's 4,000 requests per
+/// minute per IP (§5), so a big scan does not provoke 429s by itself. 0 turns the limiter off.
+pub const DEFAULT_MAX_REQUESTS_PER_MINUTE: u64 = 3_000;
 /// How often a wait checks whether the statement was cancelled.
 const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 
@@ -64,6 +67,8 @@ pub struct ClientConfig {
     pub retry_max_ms: u64,
     /// Largest body accepted.
     pub max_response_bytes: u64,
+    /// Client-side rate limit (requests per minute, sustained); 0 = off.
+    pub max_requests_per_minute: u64,
     /// Base URL of S2S conversion tracking.
     pub s2s_url: String,
     /// Bearer token of S2S conversion tracking (not the key pair). Never printed.
@@ -98,6 +103,7 @@ impl ClientConfig {
             retry_base_ms: DEFAULT_RETRY_BASE_MS,
             retry_max_ms: DEFAULT_RETRY_MAX_MS,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_requests_per_minute: DEFAULT_MAX_REQUESTS_PER_MINUTE,
             s2s_url: DEFAULT_S2S_URL.to_owned(),
             s2s_token: None,
         }
@@ -115,6 +121,8 @@ pub struct Stats {
     pub pages: u64,
     /// Items received.
     pub items: u64,
+    /// Time spent waiting for the client-side rate limit.
+    pub throttled_ms: u64,
     /// The first requests made (method, path and query; never credentials).
     pub log: Vec<String>,
 }
@@ -162,6 +170,7 @@ pub struct Client {
     s2s_host: String,
     interrupt: Option<InterruptCheck>,
     jitter: std::cell::Cell<u64>,
+    limiter: std::cell::RefCell<TokenBucket>,
 }
 
 impl std::fmt::Debug for Client {
@@ -175,6 +184,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Builds a client. Fails only on an unusable URL or TLS setup.
     pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        let per_minute = config.max_requests_per_minute;
         let host = host_of(&config.api_url, "api_url")?;
         let s2s_host = host_of(&config.s2s_url, "s2s_url")?;
         let http = reqwest::blocking::Client::builder()
@@ -198,6 +208,7 @@ impl Client {
             s2s_host,
             interrupt: None,
             jitter: std::cell::Cell::new(seed),
+            limiter: std::cell::RefCell::new(TokenBucket::new(per_minute)),
         })
     }
 
@@ -452,6 +463,11 @@ impl Client {
                 return Err(ApiError::Cancelled);
             }
             attempt += 1;
+            let pause = self.limiter.borrow_mut().take(Instant::now());
+            if !pause.is_zero() {
+                stats.throttled_ms += pause.as_millis() as u64;
+                self.wait(pause)?;
+            }
             stats.requests += 1;
             if stats.log.len() < STATS_LOG_LINES {
                 stats.log.push(format!("{} {target}", out.verb));
@@ -469,8 +485,8 @@ impl Client {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let (failure, error, retry_after) = match request.send() {
-                Err(e) => {
+            let (failure, error, retry_after) = match self.exchange(request, out.path, host)? {
+                Exchanged::SendFailed(e) => {
                     let error = self.transport_error(&e, host);
                     let kind = match error {
                         ApiError::Connect { .. } => FailureKind::NotSent,
@@ -478,38 +494,34 @@ impl Client {
                     };
                     (kind, error, None)
                 }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
-                    let body = self.read_body(response, out.path, host)?;
-                    match status {
-                        401 | 403 => {
-                            return Err(ApiError::Unauthorized {
-                                status,
-                                message: api_message(&body),
-                            });
-                        }
-                        429 => (
-                            FailureKind::Refused,
-                            ApiError::RateLimited { attempts: attempt },
-                            retry_after,
-                        ),
-                        500..=599 => (
-                            FailureKind::ServerError,
-                            ApiError::Server {
-                                status,
-                                attempts: attempt,
-                                excerpt: excerpt(&body),
-                            },
-                            retry_after,
-                        ),
-                        _ => return Ok((status, body)),
+                Exchanged::BodyFailed(e) => return Err(e),
+                Exchanged::Response {
+                    status,
+                    retry_after,
+                    body,
+                } => match status {
+                    401 | 403 => {
+                        return Err(ApiError::Unauthorized {
+                            status,
+                            message: api_message(&body),
+                        });
                     }
-                }
+                    429 => (
+                        FailureKind::Refused,
+                        ApiError::RateLimited { attempts: attempt },
+                        retry_after,
+                    ),
+                    500..=599 => (
+                        FailureKind::ServerError,
+                        ApiError::Server {
+                            status,
+                            attempts: attempt,
+                            excerpt: excerpt(&body),
+                        },
+                        retry_after,
+                    ),
+                    _ => return Ok((status, body)),
+                },
             };
             let decision = policy.decide(failure);
             if decision == Decision::GiveUp || attempt > self.config.max_retries {
@@ -525,28 +537,64 @@ impl Client {
         }
     }
 
-    fn read_body(
+    /// Sends one request and reads its answer on a worker thread, while this thread waits in
+    /// slices of [`INTERRUPT_POLL`] and gives up at once when the statement is cancelled: a
+    /// request in flight must not keep a backend from handling a cancel or statement_timeout.
+    /// The worker touches no Postgres state; a cancelled one finishes (or times out) on its own
+    /// and its answer is dropped.
+    fn exchange(
         &self,
-        response: reqwest::blocking::Response,
+        request: reqwest::blocking::RequestBuilder,
         path: &str,
         host: &str,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Exchanged, ApiError> {
         let cap = self.config.max_response_bytes;
-        if response.content_length().is_some_and(|n| n > cap) {
-            return Err(too_large(path, cap));
-        }
-        let mut body = Vec::new();
-        response
-            .take(cap + 1)
-            .read_to_end(&mut body)
+        let (path_owned, host_owned) = (path.to_owned(), host.to_owned());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("partnerstack-http".into())
+            .spawn(move || {
+                let exchanged = match request.send() {
+                    Err(e) => Exchanged::SendFailed(e),
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let retry_after = response
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok());
+                        match read_capped(response, cap, &path_owned, &host_owned) {
+                            Ok(body) => Exchanged::Response {
+                                status,
+                                retry_after,
+                                body,
+                            },
+                            Err(e) => Exchanged::BodyFailed(e),
+                        }
+                    }
+                };
+                let _ = tx.send(exchanged);
+            })
             .map_err(|e| ApiError::Transport {
                 host: host.to_owned(),
-                detail: format!("reading the response failed: {}", root_cause(&e)),
+                detail: format!("cannot start a request thread: {e}"),
             })?;
-        if body.len() as u64 > cap {
-            return Err(too_large(path, cap));
+        loop {
+            match rx.recv_timeout(INTERRUPT_POLL) {
+                Ok(exchanged) => return Ok(exchanged),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if self.interrupted() {
+                        return Err(ApiError::Cancelled);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ApiError::Transport {
+                        host: host.to_owned(),
+                        detail: "the request thread ended without an answer".into(),
+                    });
+                }
+            }
         }
-        Ok(body)
     }
 
     /// Exponential backoff with jitter, or the server's Retry-After, capped.
@@ -624,6 +672,87 @@ impl Client {
             }
         }
     }
+}
+
+/// A token bucket: `per_minute` requests per minute sustained, bursts of up to a third of
+/// that. Any rolling minute then sees at most 4/3 of the rate (4,000 for the default 3,000):
+/// PartnerStack's documented limit. One per client, so per backend and configuration.
+#[derive(Debug)]
+struct TokenBucket {
+    /// Tokens per second; 0 = unlimited.
+    rate: f64,
+    capacity: f64,
+    tokens: f64,
+    updated: Option<Instant>,
+}
+
+impl TokenBucket {
+    fn new(per_minute: u64) -> TokenBucket {
+        let capacity = (per_minute as f64 / 3.0).max(1.0);
+        TokenBucket {
+            rate: per_minute as f64 / 60.0,
+            capacity,
+            tokens: capacity,
+            updated: None,
+        }
+    }
+
+    /// Takes one token; returns how long to wait first (zero when one is available).
+    fn take(&mut self, now: Instant) -> Duration {
+        if self.rate == 0.0 {
+            return Duration::ZERO;
+        }
+        if let Some(then) = self.updated {
+            let refill = now.saturating_duration_since(then).as_secs_f64() * self.rate;
+            self.tokens = (self.tokens + refill).min(self.capacity);
+        }
+        self.updated = Some(now);
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            // The token is borrowed from the refill: wait until it has arrived.
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+}
+
+/// What one exchange with the server gave.
+enum Exchanged {
+    /// An answer, body read in full (within the size cap).
+    Response {
+        status: u16,
+        retry_after: Option<u64>,
+        body: Vec<u8>,
+    },
+    /// No answer: connect failure, timeout, reset before the headers.
+    SendFailed(reqwest::Error),
+    /// The body could not be read (reset mid-body, truncated, over the cap).
+    BodyFailed(ApiError),
+}
+
+/// Reads a body, refusing more than `cap` bytes.
+fn read_capped(
+    response: reqwest::blocking::Response,
+    cap: u64,
+    path: &str,
+    host: &str,
+) -> Result<Vec<u8>, ApiError> {
+    if response.content_length().is_some_and(|n| n > cap) {
+        return Err(too_large(path, cap));
+    }
+    let mut body = Vec::new();
+    response
+        .take(cap + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| ApiError::Transport {
+            host: host.to_owned(),
+            detail: format!("reading the response failed: {}", root_cause(&e)),
+        })?;
+    if body.len() as u64 > cap {
+        return Err(too_large(path, cap));
+    }
+    Ok(body)
 }
 
 /// What a write returned.
@@ -806,5 +935,45 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("pk_1"), "{shown}");
+    }
+}
+
+#[cfg(test)]
+mod limiter_tests {
+    use super::*;
+
+    #[test]
+    fn bursts_a_third_of_the_rate_then_paces_and_any_minute_stays_under_the_api_limit() {
+        let mut bucket = TokenBucket::new(3_000);
+        let start = Instant::now();
+        let mut clock = start;
+        let mut sent_at = Vec::new();
+        for _ in 0..5_000 {
+            clock += bucket.take(clock);
+            sent_at.push(clock);
+        }
+        // The first 1,000 go at once, then 50 per second.
+        assert_eq!(sent_at[999], start);
+        assert!(sent_at[1000] > start);
+        let last = sent_at[4_999] - start;
+        assert!((79.9..80.1).contains(&last.as_secs_f64()), "{last:?}");
+        // No rolling minute holds more than PartnerStack's 4,000.
+        for (i, t) in sent_at.iter().enumerate() {
+            let in_minute = sent_at[i..]
+                .iter()
+                .take_while(|u| **u - *t < Duration::from_secs(60))
+                .count();
+            assert!(
+                in_minute <= 4_000,
+                "{in_minute} requests in the minute from request {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_means_unlimited() {
+        let mut bucket = TokenBucket::new(0);
+        let now = Instant::now();
+        assert!((0..10_000).all(|_| bucket.take(now).is_zero()));
     }
 }

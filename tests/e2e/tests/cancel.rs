@@ -1,0 +1,149 @@
+//! A request in flight to a server that never answers does not keep the backend from handling a
+//! cancel: pg_cancel_backend, Ctrl-C in psql and statement_timeout stop it within a second.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use partnerstack_e2e::{Cluster, Db, Mock, error_text};
+use serde_json::json;
+
+/// How long a stopped statement may take to end after the cancel.
+const WITHIN: Duration = Duration::from_millis(1000);
+
+fn sqlstate(e: &postgres::Error) -> String {
+    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
+}
+
+/// A mock whose API never answers, and a database whose requests would wait 60 s for it.
+fn hanging() -> (Mock, Db) {
+    let mock = Mock::start();
+    let db = Db::with_partnerstack(&mock);
+    mock.faults(json!([{"kind": "hang"}]));
+    (mock, db)
+}
+
+#[test]
+fn statement_timeout_stops_a_scan_waiting_on_the_api() {
+    let (_mock, mut db) = hanging();
+    db.batch_execute("SET statement_timeout = '1s'").unwrap();
+    let started = Instant::now();
+    let err = db
+        .query("SELECT * FROM partnerstack.groups", &[])
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(sqlstate(&err), "57014", "{}", error_text(&err));
+    assert!(
+        error_text(&err).contains("statement timeout"),
+        "{}",
+        error_text(&err)
+    );
+    assert!(took < Duration::from_secs(1) + WITHIN, "took {took:?}");
+}
+
+#[test]
+fn pg_cancel_backend_stops_a_scan_waiting_on_the_api() {
+    let (_mock, mut db) = hanging();
+    let pid: i32 = db.scalar("SELECT pg_backend_pid()", &[]);
+    let mut other = db.connect();
+    let scan = std::thread::spawn(move || {
+        let result = db.query("SELECT * FROM partnerstack.customers", &[]);
+        (result.map(|r| r.len()), Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let cancelled_at = Instant::now();
+    let sent: bool = other
+        .query_one("SELECT pg_cancel_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(sent);
+    let (result, ended_at) = scan.join().unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{}", error_text(&err));
+    assert!(
+        ended_at - cancelled_at < WITHIN,
+        "took {:?}",
+        ended_at - cancelled_at
+    );
+}
+
+#[test]
+fn ctrl_c_in_psql_cancels_a_scan_waiting_on_the_api() {
+    let (_mock, db) = hanging();
+    let cluster = Cluster::get();
+    let psql = Command::new(cluster.bindir().join("psql"))
+        .args([
+            "-X",
+            "-h",
+            cluster.host(),
+            "-p",
+            &cluster.port().to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db.name(),
+        ])
+        .args(["-c", "SELECT * FROM partnerstack.deals"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let interrupted_at = Instant::now();
+    // What Ctrl-C does: SIGINT to psql, which sends a cancel request to the backend.
+    let status = Command::new("kill")
+        .args(["-INT", &psql.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let waited = std::thread::spawn(move || {
+        let out = psql.wait_with_output().unwrap();
+        (out, Instant::now())
+    });
+    let (out, ended_at) = waited.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("canceling statement due to user request"),
+        "{stderr}"
+    );
+    assert!(
+        ended_at - interrupted_at < WITHIN,
+        "took {:?}",
+        ended_at - interrupted_at
+    );
+}
+
+#[test]
+fn a_write_cancelled_in_flight_warns_that_it_may_have_been_processed() {
+    let mock = Mock::start();
+    let db = Db::with_partnerstack(&mock);
+    let partner = mock.list_all("/partnerships")[0]["partner_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    mock.faults(json!([{"kind": "hang", "method": "POST"}]));
+    let started = Instant::now();
+    let (_out, stderr, status) = db.psql(&format!(
+        "SET statement_timeout = '1s';
+         INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+         VALUES ('a@example.org', '{partner}', 'cancel-1'), ('b@example.org', '{partner}', 'cancel-2');"
+    ));
+    assert!(!status.success());
+    assert!(started.elapsed() < Duration::from_secs(1) + WITHIN + Duration::from_millis(500));
+    assert!(
+        stderr.contains(
+            "cancelled while row 1 of 2 was being sent; PartnerStack may have processed it"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("canceling statement due to statement timeout"),
+        "{stderr}"
+    );
+    let posts = mock
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .count();
+    assert_eq!(posts, 1, "row 2 was never sent");
+}
