@@ -708,9 +708,7 @@ pub fn cached_client(config: partnerstack_api::ClientConfig, context: &str) -> R
         return client;
     }
     let mut client = Client::new(config).unwrap_or_else(|e| raise_api(&e, context));
-    client.set_interrupt(std::sync::Arc::new(|| unsafe {
-        std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0
-    }));
+    client.set_interrupt(std::sync::Arc::new(statement_cancelled));
     let client = Rc::new(client);
     CLIENTS.with(|c| {
         let mut cache = c.borrow_mut();
@@ -720,6 +718,27 @@ pub fn cached_client(config: partnerstack_api::ClientConfig, context: &str) -> R
         cache.insert(key, client.clone());
     });
     client
+}
+
+/// The client's interrupt check, called on the backend thread while it waits for an answer.
+///
+/// True for a cancel (pg_cancel_backend, Ctrl-C, statement_timeout) or a termination: the
+/// client stops waiting and the caller lets Postgres report it. Any other pending interrupt
+/// (cache-invalidation catch-up when other sessions run DDL, barriers, notifies) is serviced
+/// here and the wait goes on: it must not end a statement.
+fn statement_cancelled() -> bool {
+    unsafe {
+        if std::ptr::read_volatile(&raw const pg_sys::InterruptPending) == 0 {
+            return false;
+        }
+        if std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0
+            || std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0
+        {
+            return true;
+        }
+    }
+    pgrx::check_for_interrupts!();
+    false
 }
 
 /// IterateForeignScan: the next row, fetching the next page when the current one is used up.

@@ -147,3 +147,32 @@ fn a_write_cancelled_in_flight_warns_that_it_may_have_been_processed() {
         .count();
     assert_eq!(posts, 1, "row 2 was never sent");
 }
+
+#[test]
+fn interrupts_that_are_not_cancels_do_not_end_a_waiting_scan() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let expected = mock.list_all("/groups").len() as i64;
+    let pid: i32 = db.scalar("SELECT pg_backend_pid()", &[]);
+    mock.faults(json!([{"kind": "delay", "delay_ms": 2000, "count": 1}]));
+    let mut other = db.connect();
+    let scan = std::thread::spawn(move || {
+        db.query_one("SELECT count(*) FROM partnerstack.groups", &[])
+            .map(|r| r.get::<_, i64>(0))
+    });
+    // pg_log_backend_memory_contexts interrupts the backend (InterruptPending) without asking
+    // it to cancel: the waiting scan must service it and go on.
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(400));
+        let signalled: bool = other
+            .query_one("SELECT pg_log_backend_memory_contexts($1)", &[&pid])
+            .unwrap()
+            .get(0);
+        assert!(signalled);
+    }
+    let n = scan
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{}", error_text(&e)));
+    assert_eq!(n, expected);
+}
