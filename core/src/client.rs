@@ -490,9 +490,13 @@ impl Client {
                     let error = self.transport_error(&e, host);
                     let kind = match error {
                         ApiError::Connect { .. } => FailureKind::NotSent,
-                        _ => FailureKind::Lost,
+                        ApiError::Timeout { .. } => FailureKind::Lost,
+                        _ => FailureKind::Broken,
                     };
                     (kind, error, None)
+                }
+                Exchanged::BodyFailed(e @ ApiError::Transport { .. }) => {
+                    (FailureKind::Broken, e, None)
                 }
                 Exchanged::BodyFailed(e) => return Err(e),
                 Exchanged::Response {
@@ -791,7 +795,7 @@ struct Outgoing<'a> {
 /// What may be retried.
 #[derive(Debug, Clone, Copy)]
 enum Policy<'a> {
-    /// GET: 429 and 5xx (as before writes existed); transport failures are reported at once.
+    /// GET: 429, 5xx and a connection broken mid-answer are retried; a timeout is reported.
     Read,
     /// PUT, PATCH, DELETE of one object: sending again cannot do more than sending once, so
     /// 429, 5xx and timeouts are retried.
@@ -811,6 +815,9 @@ enum FailureKind {
     ServerError,
     /// Timeout or connection lost before a whole answer: the API may or may not have acted.
     Lost,
+    /// The connection broke mid-answer (reset, truncated body): a read is simply sent again;
+    /// a create may have been processed, as after `Lost`.
+    Broken,
     /// Could not connect: nothing reached the API. Reported at once, as for reads, so a wrong
     /// `api_url` fails fast.
     NotSent,
@@ -828,7 +835,9 @@ impl Policy<'_> {
         match (self, failure) {
             (_, FailureKind::NotSent) => Decision::GiveUp,
             (_, FailureKind::Refused) => Decision::Retry,
-            (Policy::Read, FailureKind::ServerError) => Decision::Retry,
+            (Policy::Read, FailureKind::ServerError | FailureKind::Broken) => Decision::Retry,
+            // A server that did not answer within timeout_ms would likely not answer a retry
+            // either: report it instead of multiplying the wait.
             (Policy::Read, FailureKind::Lost) => Decision::GiveUp,
             (Policy::Idempotent, _) => Decision::Retry,
             (Policy::Create(Some(_)), _) => Decision::IfAbsent,

@@ -130,6 +130,7 @@ fn a_failure_on_a_later_page_is_an_error_not_a_shorter_result() {
 fn bodies_that_are_not_the_envelope_are_errors_with_an_excerpt() {
     let mock = Mock::start();
     let mut db = Db::with_partnerstack(&mock);
+    fast_retries(&mut db);
     for kind in [
         "invalid_json",
         "truncate",
@@ -265,4 +266,24 @@ fn without_keys_anywhere_the_error_says_where_to_put_them() {
         error_text(&err)
     );
     assert!(mock.requests().is_empty(), "no request without keys");
+}
+
+#[test]
+fn a_connection_broken_mid_page_is_read_again() {
+    let mock = Mock::start_with(&["--size", "transactions=1000"]);
+    let mut db = Db::with_partnerstack(&mock);
+    fast_retries(&mut db);
+    let total = mock.list_all("/transactions").len() as i64;
+    mock.clear_requests();
+    mock.faults(json!([
+        {"kind": "reset", "count": 1, "path_prefix": "/api/v2/transactions"},
+        {"kind": "truncate", "count": 1, "path_prefix": "/api/v2/transactions"}
+    ]));
+    assert_eq!(count(&mut db, "transactions").unwrap(), total);
+    let faults: Vec<String> = mock
+        .requests()
+        .iter()
+        .filter_map(|r| r["fault"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(faults, ["reset", "truncate"]);
 }
