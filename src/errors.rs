@@ -15,12 +15,18 @@ pub fn error(code: PgSqlErrorCode, message: impl Into<String>) -> ErrorReport {
 
 /// Raises an API error as an ERROR. Never returns.
 pub fn raise_api(e: &ApiError, context: &str) -> ! {
-    use PgSqlErrorCode::*;
     if let ApiError::Cancelled = e {
         // The interrupt that stopped the wait is still pending: let Postgres report it as such.
         pgrx::check_for_interrupts!();
     }
-    let report = match e {
+    api_report(e, context).report(PgLogLevel::ERROR);
+    unreachable!()
+}
+
+/// The ERROR report of an API error, with its SQLSTATE and hint.
+pub fn api_report(e: &ApiError, context: &str) -> ErrorReport {
+    use PgSqlErrorCode::*;
+    match e {
         ApiError::Unauthorized { .. } => error(
             ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
             format!("{context}: {e}"),
@@ -56,9 +62,7 @@ pub fn raise_api(e: &ApiError, context: &str) -> ! {
             "Set {option}: s2s_token in the user mapping (it is a secret), s2s_url on the server."
         )),
         _ => error(ERRCODE_FDW_ERROR, format!("{context}: {e}")),
-    };
-    report.report(PgLogLevel::ERROR);
-    unreachable!()
+    }
 }
 
 /// Raises a mapping error (a field of an unexpected type). Never returns.

@@ -69,26 +69,24 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         Ok(())
     }
 
+    // Errors are returned, not raised, so the framework frees its statement state first.
     fn insert(&mut self, row: &Row) -> Result<(), ErrorReport> {
-        self.modifying().insert(row);
-        Ok(())
+        self.modifying().insert(row)
     }
 
     fn update(&mut self, rowid: &Cell, new_row: &Row) -> Result<(), ErrorReport> {
-        self.modifying().update(rowid, new_row);
-        Ok(())
+        self.modifying().update(rowid, new_row)
     }
 
     fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
-        self.modifying().delete(rowid);
-        Ok(())
+        self.modifying().delete(rowid)
     }
 
     fn end_modify(&mut self) -> Result<(), ErrorReport> {
-        if let Some(mut state) = self.modify.take() {
-            state.finish();
+        match self.modify.take() {
+            Some(mut state) => state.finish(),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn import_foreign_schema(
@@ -168,5 +166,8 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
         // No aggregate pushdown: the API cannot aggregate.
         routine.GetForeignUpperPaths = None;
+        // Writes go through the framework's modify callbacks, whose begin does not tell us
+        // whose keys to use: ours records the statement's user, then calls it.
+        crate::modify::wrap_begin_modify(&mut routine.BeginForeignModify);
     }
 }

@@ -7,6 +7,9 @@
 //! fails the ERROR says which rows PartnerStack already accepted (their keys), the failing
 //! row's input and the API's message.
 
+// The framework's ForeignDataWrapper trait takes ErrorReport by value; these methods feed it.
+#![allow(clippy::result_large_err)]
+
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,9 +25,10 @@ use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, pg_sys};
 use supabase_wrappers::prelude::{Cell, Row};
 
-use crate::errors::{error, raise_api};
+use crate::errors::{api_report, error, raise_api};
 use crate::options::{options_from_list, scan_config};
 use crate::scan::cached_client;
+use pgrx::pg_sys::panic::ErrorReport;
 
 /// Keys listed in the DETAIL of a partial failure before "and N more".
 const DETAIL_KEYS_SHOWN: usize = 20;
@@ -34,6 +38,56 @@ const DETAIL_ROW_CHARS: usize = 400;
 thread_local! {
     /// The update verb each server answered to (PUT, or PATCH after a 405), for the session.
     static UPDATE_METHODS: RefCell<HashMap<pg_sys::Oid, UpdateMethod>> = RefCell::new(HashMap::new());
+    /// The user whose keys the statement being begun writes with (see [`wrap_begin_modify`]).
+    static MODIFY_USER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
+}
+
+type BeginForeignModify = unsafe extern "C-unwind" fn(
+    *mut pg_sys::ModifyTableState,
+    *mut pg_sys::ResultRelInfo,
+    *mut pg_sys::List,
+    std::ffi::c_int,
+    std::ffi::c_int,
+);
+
+static FRAMEWORK_BEGIN_MODIFY: std::sync::OnceLock<BeginForeignModify> = std::sync::OnceLock::new();
+
+/// Installs [`begin_foreign_modify`] in front of the framework's BeginForeignModify.
+pub fn wrap_begin_modify(slot: &mut Option<BeginForeignModify>) {
+    if let Some(framework) = slot.take() {
+        let _ = FRAMEWORK_BEGIN_MODIFY.set(framework);
+        *slot = Some(begin_foreign_modify);
+    }
+}
+
+/// Records whose keys the statement writes with, as the scan does for reads: the range table
+/// entry's checkAsUser (the owner of a view written through), else the current user.
+#[pg_guard]
+unsafe extern "C-unwind" fn begin_foreign_modify(
+    mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    fdw_private: *mut pg_sys::List,
+    subplan_index: std::ffi::c_int,
+    eflags: std::ffi::c_int,
+) {
+    unsafe {
+        let estate = (*mtstate).ps.state;
+        let index = (*rinfo).ri_RangeTableIndex as usize;
+        let rte = pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table)
+            .get_ptr(index.saturating_sub(1));
+        let user = match rte {
+            Some(rte) if index > 0 && (*rte).checkAsUser != pg_sys::InvalidOid => {
+                (*rte).checkAsUser
+            }
+            _ => pg_sys::GetUserId(),
+        };
+        MODIFY_USER.with(|u| u.set(Some(user)));
+        let framework = FRAMEWORK_BEGIN_MODIFY
+            .get()
+            .expect("installed with the routine");
+        framework(mtstate, rinfo, fdw_private, subplan_index, eflags);
+        MODIFY_USER.with(|u| u.set(None));
+    }
 }
 
 /// A validated write waiting for the end of the statement.
@@ -74,6 +128,9 @@ pub struct ModifyState {
     /// The server option `update_method`, else what this server answered before.
     pinned: Option<UpdateMethod>,
     pending: Vec<Pending>,
+    /// Keys already queued for UPDATE or DELETE: a join can reach the same row twice, and a
+    /// local table would change it once.
+    addressed: std::collections::HashSet<String>,
     stats: Stats,
 }
 
@@ -92,7 +149,10 @@ impl ModifyState {
         let table_map = crate::table::TableMap::load(relid);
         let resource = table_map.resource;
         let needs_keys = resource.writes.endpoint == partnerstack_api::catalogue::Endpoint::Vendor;
-        let config = scan_config(serverid, unsafe { pg_sys::GetUserId() }, needs_keys);
+        let user = MODIFY_USER
+            .with(|u| u.get())
+            .unwrap_or_else(|| unsafe { pg_sys::GetUserId() });
+        let config = scan_config(serverid, user, needs_keys);
         let rowid = catalogue::rowid_column_name(resource);
         if options.get("rowid_column").is_some_and(|c| c != rowid) {
             error(
@@ -120,68 +180,85 @@ impl ModifyState {
             upsert: options.get("insert_mode").is_some_and(|m| m == "upsert"),
             pinned,
             pending: Vec::new(),
+            addressed: std::collections::HashSet::new(),
             stats: Stats::default(),
         }
     }
 
     /// Validates one inserted row.
-    pub fn insert(&mut self, row: &Row) {
-        let cells = self.cells(row);
+    pub fn insert(&mut self, row: &Row) -> Result<(), ErrorReport> {
+        let cells = self.cells(row)?;
         let pending = if self.upsert {
             plan_upsert(self.resource, &cells).map(Pending::Upsert)
         } else {
             plan_insert(self.resource, &cells).map(Pending::Create)
         };
-        self.queue(pending);
+        self.queue(pending)
     }
 
     /// Validates one updated row: `row` holds only the columns the UPDATE sets.
-    pub fn update(&mut self, rowid: &Cell, row: &Row) {
+    pub fn update(&mut self, rowid: &Cell, row: &Row) -> Result<(), ErrorReport> {
         let key = rowid_text(rowid);
-        let cells = self.cells(row);
-        self.queue(plan_update(self.resource, key.as_deref(), &cells).map(Pending::Update));
+        if !self.first_time(&key) {
+            return Ok(());
+        }
+        let cells = self.cells(row)?;
+        self.queue(plan_update(self.resource, key.as_deref(), &cells).map(Pending::Update))
     }
 
     /// Validates one deleted row.
-    pub fn delete(&mut self, rowid: &Cell) {
+    pub fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
         let key = rowid_text(rowid);
-        self.queue(plan_delete(self.resource, key.as_deref()).map(Pending::Delete));
+        if !self.first_time(&key) {
+            return Ok(());
+        }
+        self.queue(plan_delete(self.resource, key.as_deref()).map(Pending::Delete))
     }
 
-    fn queue(&mut self, pending: Result<Pending, WriteError>) {
-        match pending {
-            Ok(p) => self.pending.push(p),
-            Err(e) => raise_write(&e, self.pending.len() + 1),
+    /// Whether this row identity is seen for the first time in the statement.
+    fn first_time(&mut self, key: &Option<String>) -> bool {
+        match key {
+            Some(k) => self.addressed.insert(k.clone()),
+            None => true,
         }
     }
 
-    fn cells<'r>(&self, row: &'r Row) -> Vec<write::Cell<'r>> {
+    fn queue(&mut self, pending: Result<Pending, WriteError>) -> Result<(), ErrorReport> {
+        match pending {
+            Ok(p) => {
+                self.pending.push(p);
+                Ok(())
+            }
+            Err(e) => Err(write_report(&e, self.pending.len() + 1)),
+        }
+    }
+
+    fn cells<'r>(&self, row: &'r Row) -> Result<Vec<write::Cell<'r>>, ErrorReport> {
         row.iter()
             .map(|(name, cell)| {
                 let value = match cell {
                     None => Value::Null,
-                    Some(cell) => to_value(cell).unwrap_or_else(|found| {
-                        raise_write(
+                    Some(cell) => to_value(cell).map_err(|found| {
+                        let column = self.resource.column(name);
+                        write_report(
                             &WriteError::WrongType {
                                 table: self.resource.name,
-                                column: self.resource.column(name).map_or("(unknown)", |c| c.name),
-                                expected: self
-                                    .resource
-                                    .column(name)
+                                column: column.map_or("(unknown)", |c| c.name),
+                                expected: column
                                     .map_or("a PartnerStack column", |c| c.ty.sql_type()),
                                 found,
                             },
                             self.pending.len() + 1,
                         )
-                    }),
+                    })?,
                 };
-                (name.as_str(), value)
+                Ok((name.as_str(), value))
             })
             .collect()
     }
 
     /// Sends every queued write, in order.
-    pub fn finish(&mut self) {
+    pub fn finish(&mut self) -> Result<(), ErrorReport> {
         let pending = std::mem::take(&mut self.pending);
         let total = pending.len();
         let mut accepted: Vec<String> = Vec::new();
@@ -209,12 +286,16 @@ impl ModifyState {
             match result {
                 Ok(outcome) => accepted.push(outcome.key.unwrap_or_else(|| "(no key)".into())),
                 Err(ApiError::Cancelled) => self.cancelled(index, total, &accepted),
-                Err(e) if accepted.is_empty() && total == 1 => {
-                    raise_api(&e, &format!("writing {}", self.table))
+                Err(e) if outcome_unknown(write, &e) => {
+                    return Err(self.unknown_report(&e, index, total, &accepted, write));
                 }
-                Err(e) => self.raise_partial(&e, index, total, &accepted, write),
+                Err(e) if accepted.is_empty() && total == 1 => {
+                    return Err(api_report(&e, &format!("writing {}", self.table)));
+                }
+                Err(e) => return Err(self.partial_report(&e, index, total, &accepted, write)),
             }
         }
+        Ok(())
     }
 
     /// The statement was cancelled while row `index` was being sent: say what may have happened
@@ -242,14 +323,46 @@ impl ModifyState {
         UPDATE_METHODS.with(|m| m.borrow_mut().insert(self.serverid, verb));
     }
 
-    fn raise_partial(
+    /// A create that may have happened although no success came back (5xx, timeout, a broken
+    /// connection): the row is not reported as failed, since a rerun could create it twice.
+    fn unknown_report(
         &self,
         e: &ApiError,
         index: usize,
         total: usize,
         accepted: &[String],
         write: &Pending,
-    ) -> ! {
+    ) -> ErrorReport {
+        error(
+            PgSqlErrorCode::ERRCODE_FDW_ERROR,
+            format!(
+                "writing {}: the outcome of row {} of {total} is unknown: PartnerStack may have created it ({e})",
+                self.table,
+                index + 1
+            ),
+        )
+        .set_detail(format!(
+            "Accepted before it: {} row(s): {}. Row {}: {}. Rows after it were not sent.",
+            accepted.len(),
+            shorten(accepted),
+            index + 1,
+            write.body_excerpt()
+        ))
+        .set_hint(
+            "Check whether that row exists in PartnerStack before sending it again (for \
+             transactions: a created_at filter; rows with their own key are refused as \
+             duplicates if sent twice).",
+        )
+    }
+
+    fn partial_report(
+        &self,
+        e: &ApiError,
+        index: usize,
+        total: usize,
+        accepted: &[String],
+        write: &Pending,
+    ) -> ErrorReport {
         let keys = shorten(accepted);
         error(
             PgSqlErrorCode::ERRCODE_FDW_ERROR,
@@ -269,9 +382,18 @@ impl ModifyState {
              statement for the rows after the accepted ones; rows that carry their own keys \
              (customer_key, a transaction's key) are refused as duplicates if sent twice.",
         )
-        .report(PgLogLevel::ERROR);
-        unreachable!()
     }
+}
+
+/// Whether a failed write may nevertheless have been applied: a create (a POST is not
+/// idempotent) that got no definite answer. The client already resent it when a read could
+/// prove the object absent; this is what remains.
+fn outcome_unknown(write: &Pending, e: &ApiError) -> bool {
+    matches!(write, Pending::Create(_) | Pending::Upsert(_))
+        && matches!(
+            e,
+            ApiError::Server { .. } | ApiError::Timeout { .. } | ApiError::Transport { .. }
+        )
 }
 
 /// Keys for a message: the first [`DETAIL_KEYS_SHOWN`], then "and N more".
@@ -322,6 +444,12 @@ fn rowid_text(rowid: &Cell) -> Option<String> {
 
 /// Raises a row that cannot be written (before any request of the statement). Never returns.
 pub fn raise_write(e: &WriteError, row: usize) -> ! {
+    write_report(e, row).report(PgLogLevel::ERROR);
+    unreachable!()
+}
+
+/// The ERROR report of a row that cannot be written.
+pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
         WriteError::MissingRequired { .. } | WriteError::NullNotAllowed { .. } => {
@@ -334,10 +462,7 @@ pub fn raise_write(e: &WriteError, row: usize) -> ! {
         }
         _ => ERRCODE_INVALID_PARAMETER_VALUE,
     };
-    error(code, e.to_string())
-        .set_detail(format!(
-            "Row {row} of the statement; nothing was sent to PartnerStack."
-        ))
-        .report(PgLogLevel::ERROR);
-    unreachable!()
+    error(code, e.to_string()).set_detail(format!(
+        "Row {row} of the statement; nothing was sent to PartnerStack."
+    ))
 }

@@ -56,7 +56,8 @@ pub unsafe fn classify(
                     return None;
                 };
                 let ty = table.resource.columns[column].ty;
-                if !operator_takes(ty, (*opexpr).opno)
+                if !deterministic((*opexpr).inputcollid)
+                    || !operator_takes(ty, (*opexpr).opno)
                     || !value_computable(root, relid, value)
                     || !is_pushable(table.resource, column, op, false)
                 {
@@ -82,6 +83,7 @@ pub unsafe fn classify(
                 let value = args.get_ptr(1)?;
                 let ty = table.resource.columns[column].ty;
                 if ty != ColumnType::Text
+                    || !deterministic((*sa).inputcollid)
                     || !operator_takes(ty, (*sa).opno)
                     || !value_computable(root, relid, value)
                     || !is_pushable(table.resource, column, Op::Eq, true)
@@ -140,6 +142,13 @@ unsafe fn opname(opno: pg_sys::Oid) -> Option<String> {
                 .into_owned(),
         )
     }
+}
+
+/// Whether comparisons under this collation are byte-wise, as the API's are: under a
+/// non-deterministic (e.g. case-insensitive) collation `'ABC' = 'abc'`, and a lookup of `ABC`
+/// would miss the row `abc`.
+fn deterministic(collation: pg_sys::Oid) -> bool {
+    collation == pg_sys::InvalidOid || unsafe { pg_sys::get_collation_isdeterministic(collation) }
 }
 
 /// Whether the operator compares two values of the column's own type (texteq, timestamptz_gt, ...),

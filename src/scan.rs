@@ -347,7 +347,10 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             }
             let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
             if attnum == 0 {
-                needed = (1..=natts).collect(); // whole-row reference
+                // Whole-row reference: every live column (dropped ones have no value to give).
+                needed = (1..=natts)
+                    .filter(|&a| table.column_of(a).is_some())
+                    .collect();
                 break;
             }
             if attnum > 0 && !needed.contains(&(attnum as i16)) {
@@ -367,11 +370,15 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 pg_sys::CmdType::CMD_UPDATE | pg_sys::CmdType::CMD_DELETE
             ) {
             let name = partnerstack_api::catalogue::rowid_column_name(table.resource);
-            (1..=natts).find(|&a| {
+            let rowid = (1..=natts).find(|&a| {
                 table
                     .column_of(a)
                     .is_some_and(|c| table.resource.columns[c].name == name)
-            })
+            });
+            if (*parse).commandType == pg_sys::CmdType::CMD_UPDATE {
+                refuse_update_of_rowid(&table, (*root).update_colnos, rowid, name);
+            }
+            rowid
         } else {
             None
         };
@@ -437,6 +444,38 @@ unsafe fn direct_limit(root: *mut pg_sys::PlannerInfo) -> Option<u32> {
         let offset = constant((*q).limitOffset)?.unwrap_or(0);
         u32::try_from(count.checked_add(offset)?.max(1)).ok()
     }
+}
+
+/// An UPDATE that sets the addressing column: the framework passes the old value as the row
+/// identity and drops the new one, so the change would silently not happen. Refused at plan
+/// time, with the column's own read-only error where it has one.
+unsafe fn refuse_update_of_rowid(
+    table: &TableMap,
+    update_colnos: *mut pg_sys::List,
+    rowid: Option<i16>,
+    name: &'static str,
+) {
+    // The attribute numbers the UPDATE assigns (the target list itself is renumbered 1..n).
+    let Some(rowid) = rowid else { return };
+    if !unsafe { pg_sys::list_member_int(update_colnos, i32::from(rowid)) } {
+        return;
+    }
+    let resource = table.resource;
+    let error = match partnerstack_api::write::update_body(
+        resource,
+        &[(name, partnerstack_api::Value::Text("x".into()))],
+    ) {
+        Err(e @ partnerstack_api::write::WriteError::ReadOnlyColumn { .. }) => e,
+        _ => partnerstack_api::write::WriteError::Unsupported {
+            table: resource.name,
+            operation: "UPDATE",
+            reason: format!(
+                "{name} addresses the {} row and cannot be changed by UPDATE here; delete and insert the row instead",
+                resource.name
+            ),
+        },
+    };
+    crate::modify::raise_write(&error, 1);
 }
 
 /// Per-execution state, owned by a holder that a memory-context callback frees if the
@@ -880,6 +919,17 @@ pub unsafe extern "C-unwind" fn explain_foreign_scan(
         let page_size = state.page_size;
         let requests = match &state.run {
             Some(run) => Ok(run.requests.clone()),
+            // Executed (ANALYZE) but no run is open: evaluating the values now could run a
+            // subquery or read a join parameter that was never set. Say what happened instead.
+            None if !state.explain_only => {
+                let what = if state.past.requests > 0 {
+                    "as in the request log (the last run was reset by a rescan)"
+                } else {
+                    "none: the scan was not run"
+                };
+                explain_text(es, "PartnerStack Requests", what);
+                return explain_traffic(state, es);
+            }
             None => {
                 let (conditions, complete) = evaluate(node, state, state.explain_only);
                 if !complete {

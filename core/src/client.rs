@@ -187,15 +187,15 @@ impl Client {
         let per_minute = config.max_requests_per_minute;
         let host = host_of(&config.api_url, "api_url")?;
         let s2s_host = host_of(&config.s2s_url, "s2s_url")?;
-        let http = reqwest::blocking::Client::builder()
+        let builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .timeout(Duration::from_millis(config.timeout_ms))
-            .user_agent(concat!("partnerstack-fdw/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ApiError::Connect {
-                host: host.clone(),
-                detail: e.to_string(),
-            })?;
+            .user_agent(concat!("partnerstack-fdw/", env!("CARGO_PKG_VERSION")));
+        // reqwest starts its runtime thread here: it must not run the host's signal handlers.
+        let http = with_signals_blocked(|| builder.build()).map_err(|e| ApiError::Connect {
+            host: host.clone(),
+            detail: e.to_string(),
+        })?;
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -377,8 +377,13 @@ impl Client {
         } else {
             Policy::Create(request.confirm.as_ref())
         };
+        let retries_before = stats.retries;
         let (status, body) = self.send(&out, policy, stats)?;
-        if !(200..=299).contains(&status) {
+        // A DELETE that was retried (its first answer was lost or a 5xx) and then finds nothing
+        // did its job the first time: the object is gone, as asked.
+        let deleted_earlier =
+            method == Method::Delete && status == 404 && stats.retries > retries_before;
+        if !(200..=299).contains(&status) && !deleted_earlier {
             return Err(client_error(status, &request.path, &body));
         }
         // The API acted: an answer without a readable object (the empty S2S answer, a DELETE's
@@ -555,9 +560,9 @@ impl Client {
         let cap = self.config.max_response_bytes;
         let (path_owned, host_owned) = (path.to_owned(), host.to_owned());
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("partnerstack-http".into())
-            .spawn(move || {
+        let worker = std::thread::Builder::new().name("partnerstack-http".into());
+        with_signals_blocked(|| {
+            worker.spawn(move || {
                 let exchanged = match request.send() {
                     Err(e) => Exchanged::SendFailed(e),
                     Ok(response) => {
@@ -579,10 +584,11 @@ impl Client {
                 };
                 let _ = tx.send(exchanged);
             })
-            .map_err(|e| ApiError::Transport {
-                host: host.to_owned(),
-                detail: format!("cannot start a request thread: {e}"),
-            })?;
+        })
+        .map_err(|e| ApiError::Transport {
+            host: host.to_owned(),
+            detail: format!("cannot start a request thread: {e}"),
+        })?;
         loop {
             match rx.recv_timeout(INTERRUPT_POLL) {
                 Ok(exchanged) => return Ok(exchanged),
@@ -718,6 +724,23 @@ impl TokenBucket {
             // The token is borrowed from the refill: wait until it has arrived.
             Duration::from_secs_f64(-self.tokens / self.rate)
         }
+    }
+}
+
+/// Runs `f` (which starts threads) with every signal blocked, so the threads start with all
+/// signals blocked: in a Postgres backend, a signal handled on another thread would run
+/// Postgres' handler there (timeouts, latches) racing the backend. The caller's mask is
+/// restored; a signal that arrives meanwhile stays pending for the caller.
+fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: plain sigset manipulation on this thread's own mask.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
+        let result = f();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
+        result
     }
 }
 

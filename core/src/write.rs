@@ -455,6 +455,14 @@ pub fn update_body(
         }
         body.insert(column.name.to_owned(), cell_json(resource, column, value)?);
     }
+    if body.is_empty() {
+        // Sending `{}` would report success for a change that never happened.
+        return Err(WriteError::Unsupported {
+            table,
+            operation: "UPDATE",
+            reason: "the statement changes no column PartnerStack can update".into(),
+        });
+    }
     Ok(body)
 }
 
