@@ -171,6 +171,8 @@ pub struct Client {
     interrupt: Option<InterruptCheck>,
     jitter: std::cell::Cell<u64>,
     limiter: std::cell::RefCell<TokenBucket>,
+    /// The request thread; `None` until the first request, and after a cancel abandoned it.
+    worker: std::cell::RefCell<Option<std::sync::mpsc::Sender<Job>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -209,6 +211,7 @@ impl Client {
             interrupt: None,
             jitter: std::cell::Cell::new(seed),
             limiter: std::cell::RefCell::new(TokenBucket::new(per_minute)),
+            worker: std::cell::RefCell::new(None),
         })
     }
 
@@ -557,47 +560,49 @@ impl Client {
         path: &str,
         host: &str,
     ) -> Result<Exchanged, ApiError> {
-        let cap = self.config.max_response_bytes;
-        let (path_owned, host_owned) = (path.to_owned(), host.to_owned());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let worker = std::thread::Builder::new().name("partnerstack-http".into());
-        with_signals_blocked(|| {
-            worker.spawn(move || {
-                let exchanged = match request.send() {
-                    Err(e) => Exchanged::SendFailed(e),
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let retry_after = response
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok());
-                        match read_capped(response, cap, &path_owned, &host_owned) {
-                            Ok(body) => Exchanged::Response {
-                                status,
-                                retry_after,
-                                body,
-                            },
-                            Err(e) => Exchanged::BodyFailed(e),
-                        }
-                    }
-                };
-                let _ = tx.send(exchanged);
-            })
-        })
-        .map_err(|e| ApiError::Transport {
+        let (reply, answer) = std::sync::mpsc::channel();
+        let job = Job {
+            request,
+            cap: self.config.max_response_bytes,
+            path: path.to_owned(),
             host: host.to_owned(),
-            detail: format!("cannot start a request thread: {e}"),
-        })?;
+            reply,
+        };
+        // The worker is kept for the client's life; it is replaced only after a cancel left it
+        // busy with an abandoned request (or if it is gone).
+        let mut worker = self.worker.borrow_mut();
+        let job = match worker.as_ref() {
+            Some(w) => match w.send(job) {
+                Ok(()) => None,
+                Err(std::sync::mpsc::SendError(job)) => Some(job),
+            },
+            None => Some(job),
+        };
+        if let Some(job) = job {
+            let fresh = spawn_worker().map_err(|e| ApiError::Transport {
+                host: host.to_owned(),
+                detail: format!("cannot start a request thread: {e}"),
+            })?;
+            fresh.send(job).map_err(|_| ApiError::Transport {
+                host: host.to_owned(),
+                detail: "the request thread ended before taking the request".into(),
+            })?;
+            *worker = Some(fresh);
+        }
+        drop(worker);
         loop {
-            match rx.recv_timeout(INTERRUPT_POLL) {
+            match answer.recv_timeout(INTERRUPT_POLL) {
                 Ok(exchanged) => return Ok(exchanged),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     if self.interrupted() {
+                        // Let the busy worker finish (or time out) alone; the next request
+                        // gets a new one.
+                        self.worker.borrow_mut().take();
                         return Err(ApiError::Cancelled);
                     }
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    self.worker.borrow_mut().take();
                     return Err(ApiError::Transport {
                         host: host.to_owned(),
                         detail: "the request thread ended without an answer".into(),
@@ -742,6 +747,49 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
         libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
         result
     }
+}
+
+/// One request for the worker thread, and where to put its answer.
+struct Job {
+    request: reqwest::blocking::RequestBuilder,
+    cap: u64,
+    path: String,
+    host: String,
+    reply: std::sync::mpsc::Sender<Exchanged>,
+}
+
+/// Starts the thread that sends requests and reads answers, with every signal blocked. It
+/// touches no Postgres state and ends when its client (the only sender) is gone.
+fn spawn_worker() -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+    let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+    let worker = std::thread::Builder::new().name("partnerstack-http".into());
+    with_signals_blocked(|| {
+        worker.spawn(move || {
+            for job in inbox {
+                let exchanged = match job.request.send() {
+                    Err(e) => Exchanged::SendFailed(e),
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let retry_after = response
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok());
+                        match read_capped(response, job.cap, &job.path, &job.host) {
+                            Ok(body) => Exchanged::Response {
+                                status,
+                                retry_after,
+                                body,
+                            },
+                            Err(e) => Exchanged::BodyFailed(e),
+                        }
+                    }
+                };
+                let _ = job.reply.send(exchanged);
+            }
+        })
+    })?;
+    Ok(jobs)
 }
 
 /// What one exchange with the server gave.

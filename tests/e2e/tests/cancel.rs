@@ -24,7 +24,7 @@ fn hanging() -> (Mock, Db) {
 
 #[test]
 fn statement_timeout_stops_a_scan_waiting_on_the_api() {
-    let (_mock, mut db) = hanging();
+    let (mock, mut db) = hanging();
     db.batch_execute("SET statement_timeout = '1s'").unwrap();
     let started = Instant::now();
     let err = db
@@ -38,6 +38,10 @@ fn statement_timeout_stops_a_scan_waiting_on_the_api() {
         error_text(&err)
     );
     assert!(took < Duration::from_secs(1) + WITHIN, "took {took:?}");
+    // The session goes on: the abandoned request thread is replaced by a new one.
+    mock.clear_faults();
+    let n: i64 = db.scalar("SELECT count(*) FROM partnerstack.groups", &[]);
+    assert_eq!(n, mock.list_all("/groups").len() as i64);
 }
 
 #[test]
