@@ -714,35 +714,19 @@ impl ScanState {
     }
 }
 
-/// Clients kept by this backend, by their whole configuration (keys included), so that
-/// statements after the first reuse TLS setup and open connections: building a client costs
-/// tens of milliseconds, more than a small request to PartnerStack.
-type ClientKey = (String, String, String, String, Option<String>, [u64; 7]);
-
 thread_local! {
-    static CLIENTS: RefCell<HashMap<ClientKey, Rc<Client>>> = RefCell::new(HashMap::new());
+    /// Clients kept by this backend, by their whole configuration (keys included), so that
+    /// statements after the first reuse TLS setup and open connections: building a client costs
+    /// tens of milliseconds, more than a small request to PartnerStack.
+    static CLIENTS: RefCell<HashMap<partnerstack_api::ClientConfig, Rc<Client>>> =
+        RefCell::new(HashMap::new());
 }
 
 /// Most clients a backend keeps: one per server and role in use is typical.
 const MAX_CACHED_CLIENTS: usize = 8;
 
 pub fn cached_client(config: partnerstack_api::ClientConfig, context: &str) -> Rc<Client> {
-    let key: ClientKey = (
-        config.api_url.clone(),
-        config.public_key.clone(),
-        config.private_key.clone(),
-        config.s2s_url.clone(),
-        config.s2s_token.clone(),
-        [
-            config.connect_timeout_ms,
-            config.timeout_ms,
-            u64::from(config.max_retries),
-            config.retry_base_ms,
-            config.retry_max_ms,
-            config.max_response_bytes,
-            config.max_requests_per_minute,
-        ],
-    );
+    let key = config.clone();
     if let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).cloned()) {
         return client;
     }

@@ -47,7 +47,7 @@ const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 pub type InterruptCheck = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// Everything the client needs to talk to one account.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClientConfig {
     /// Base URL, e.g. `https://api.partnerstack.com/api/v2`.
     pub api_url: String,
