@@ -153,6 +153,11 @@ pub fn quote_ident(value: &str) -> String {
     format!("\"{}\"", value.replace('"', "\"\""))
 }
 
+/// The SQLSTATE of an error, or "" when it did not come from the server.
+pub fn sqlstate(e: &postgres::Error) -> String {
+    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
+}
+
 /// The server's full message for an error: severity, SQLSTATE, message, detail and hint, which
 /// the `Display` of [`postgres::Error`] leaves out in part.
 pub fn error_text(e: &postgres::Error) -> String {

@@ -26,7 +26,7 @@ pub mod mock;
 mod rundir;
 
 pub use cluster::Cluster;
-pub use db::{Db, error_text, partnerstack_setup_sql, quote_ident, quote_literal};
+pub use db::{Db, error_text, partnerstack_setup_sql, quote_ident, quote_literal, sqlstate};
 pub use http::HttpResponse;
 pub use mock::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Mock, request_param};
 pub use rundir::{POSTGRES_OS_USER, run_dir, running_as_root};

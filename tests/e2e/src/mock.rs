@@ -226,6 +226,22 @@ impl Mock {
             .collect()
     }
 
+    /// The logged requests that are not GETs, as `METHOD path status`, oldest first.
+    pub fn writes(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["method"].as_str().unwrap_or_default(),
+                    r["path"].as_str().unwrap_or_default(),
+                    r["status"]
+                )
+            })
+            .collect()
+    }
+
     /// Empties the request log.
     pub fn clear_requests(&self) {
         self.control("DELETE", "/__mock/requests", None);

@@ -4,15 +4,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use partnerstack_e2e::{Cluster, Db, Mock, error_text};
+use partnerstack_e2e::{Cluster, Db, Mock, error_text, sqlstate};
 use serde_json::json;
 
 /// How long a stopped statement may take to end after the cancel.
 const WITHIN: Duration = Duration::from_millis(1000);
-
-fn sqlstate(e: &postgres::Error) -> String {
-    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
-}
 
 /// A mock whose API never answers, and a database whose requests would wait 60 s for it.
 fn hanging() -> (Mock, Db) {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use partnerstack_e2e::{Db, Mock, error_text};
+use partnerstack_e2e::{Db, Mock, error_text, sqlstate};
 use serde_json::json;
 
 /// Fast retries, so the tests do not wait for production backoff.
@@ -11,10 +11,6 @@ fn fast_retries(db: &mut Db) {
         "ALTER SERVER partnerstack_server OPTIONS (ADD retry_base_ms '20', ADD retry_max_ms '200', ADD max_retries '3')",
     )
     .unwrap();
-}
-
-fn sqlstate(e: &postgres::Error) -> String {
-    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
 }
 
 fn count(db: &mut Db, table: &str) -> Result<i64, postgres::Error> {

@@ -3,21 +3,6 @@
 use partnerstack_e2e::{Cluster, Db, Mock, error_text};
 use serde_json::json;
 
-fn writes(mock: &Mock) -> Vec<String> {
-    mock.requests()
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["method"].as_str().unwrap(),
-                r["path"].as_str().unwrap(),
-                r["status"]
-            )
-        })
-        .collect()
-}
-
 fn a_customer_key(mock: &Mock) -> String {
     let ck = mock
         .list_all("/customers")
@@ -60,7 +45,7 @@ fn an_update_of_the_addressing_column_is_refused_not_silently_dropped() {
         "{}",
         error_text(&err)
     );
-    assert!(writes(&mock).is_empty(), "{:?}", writes(&mock));
+    assert!(mock.writes().is_empty(), "{:?}", mock.writes());
 }
 
 #[test]
@@ -82,7 +67,7 @@ fn a_join_that_reaches_a_row_twice_deletes_it_once() {
             &[],
         )
         .unwrap();
-    assert_eq!(writes(&mock), [format!("DELETE /api/v2/deals/{deal} 200")]);
+    assert_eq!(mock.writes(), [format!("DELETE /api/v2/deals/{deal} 200")]);
     assert!(n >= 1);
 }
 
@@ -113,7 +98,7 @@ fn a_create_without_a_definite_answer_is_reported_as_unknown_not_failed() {
     );
     assert!(text.contains("before sending it again"), "{text}");
     assert_eq!(
-        writes(&mock),
+        mock.writes(),
         ["POST /api/v2/transactions 502"],
         "a POST without its own key is never resent"
     );
@@ -242,7 +227,7 @@ fn a_retried_delete_that_finds_nothing_had_succeeded() {
     db.execute("DELETE FROM partnerstack.deals WHERE key = $1", &[&deal])
         .unwrap();
     assert_eq!(
-        writes(&mock),
+        mock.writes(),
         [
             format!("DELETE /api/v2/deals/{deal} 200"),
             format!("DELETE /api/v2/deals/{deal} 404")

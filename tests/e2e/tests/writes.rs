@@ -1,24 +1,8 @@
 //! Writing through a real client: the requests sent, what the API then holds, and what is refused
 //! before any request.
 
-use partnerstack_e2e::{Db, Mock, error_text};
+use partnerstack_e2e::{Db, Mock, error_text, sqlstate};
 use serde_json::{Value, json};
-
-/// Non-GET requests the mock received, as `METHOD path status`.
-fn writes(mock: &Mock) -> Vec<String> {
-    mock.requests()
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["method"].as_str().unwrap(),
-                r["path"].as_str().unwrap(),
-                r["status"]
-            )
-        })
-        .collect()
-}
 
 fn bodies(mock: &Mock) -> Vec<Value> {
     mock.requests()
@@ -37,10 +21,6 @@ fn partner_key(mock: &Mock) -> String {
     p
 }
 
-fn sqlstate(e: &postgres::Error) -> String {
-    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
-}
-
 #[test]
 fn customers_insert_update_delete() {
     let mock = Mock::start();
@@ -52,7 +32,7 @@ fn customers_insert_update_delete() {
         &[&"c1@example.org", &partner],
     )
     .unwrap();
-    assert_eq!(writes(&mock), ["POST /api/v2/customers 200"]);
+    assert_eq!(mock.writes(), ["POST /api/v2/customers 200"]);
     assert_eq!(
         bodies(&mock)[0],
         json!({"email": "c1@example.org", "partner_key": partner, "customer_key": "e2e-c1", "name": "Zoë", "meta": {"plan": "pro"}})
@@ -73,7 +53,7 @@ fn customers_insert_update_delete() {
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(
-        writes(&mock),
+        mock.writes(),
         [
             "PUT /api/v2/customers/e2e-c1 405",
             "PATCH /api/v2/customers/e2e-c1 200"
@@ -90,7 +70,7 @@ fn customers_insert_update_delete() {
     )
     .unwrap();
     assert_eq!(
-        writes(&mock),
+        mock.writes(),
         ["PATCH /api/v2/customers/e2e-c1 200"],
         "the verb is remembered"
     );
@@ -109,7 +89,7 @@ fn customers_insert_update_delete() {
         .unwrap(),
         1
     );
-    assert_eq!(writes(&mock), ["DELETE /api/v2/customers/e2e-c1 200"]);
+    assert_eq!(mock.writes(), ["DELETE /api/v2/customers/e2e-c1 200"]);
     let left: i64 = db.scalar(
         "SELECT count(*) FROM partnerstack.customers WHERE customer_key = 'e2e-c1'",
         &[],
@@ -132,7 +112,7 @@ fn update_method_put_is_used_where_the_api_accepts_it_and_patch_can_be_pinned() 
         &[&ck],
     )
     .unwrap();
-    assert_eq!(writes(&mock), [format!("PUT /api/v2/customers/{ck} 200")]);
+    assert_eq!(mock.writes(), [format!("PUT /api/v2/customers/{ck} 200")]);
     db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD update_method 'patch')")
         .unwrap();
     mock.clear_requests();
@@ -141,7 +121,7 @@ fn update_method_put_is_used_where_the_api_accepts_it_and_patch_can_be_pinned() 
         &[&ck],
     )
     .unwrap();
-    assert_eq!(writes(&mock), [format!("PATCH /api/v2/customers/{ck} 200")]);
+    assert_eq!(mock.writes(), [format!("PATCH /api/v2/customers/{ck} 200")]);
 }
 
 #[test]
@@ -156,7 +136,7 @@ fn transactions_insert_and_delete_and_refuse_update() {
         &[&customer["key"].as_str().unwrap()],
     )
     .unwrap();
-    assert_eq!(writes(&mock), ["POST /api/v2/transactions 200"]);
+    assert_eq!(mock.writes(), ["POST /api/v2/transactions 200"]);
     assert_eq!(
         bodies(&mock)[0],
         json!({"key": "e2e-txn-1", "amount": -1250, "currency": "EUR", "customer_key": customer["key"],
@@ -190,14 +170,14 @@ fn transactions_insert_and_delete_and_refuse_update() {
         "{}",
         error_text(&err)
     );
-    assert!(writes(&mock).is_empty());
+    assert!(mock.writes().is_empty());
 
     db.execute(
         "DELETE FROM partnerstack.transactions WHERE key = 'e2e-txn-1'",
         &[],
     )
     .unwrap();
-    assert_eq!(writes(&mock), ["DELETE /api/v2/transactions/e2e-txn-1 200"]);
+    assert_eq!(mock.writes(), ["DELETE /api/v2/transactions/e2e-txn-1 200"]);
 }
 
 #[test]
@@ -238,7 +218,7 @@ fn bad_input_is_refused_before_any_request() {
             "{sql}: {}",
             error_text(&err)
         );
-        assert!(writes(&mock).is_empty(), "{sql} sent {:?}", writes(&mock));
+        assert!(mock.writes().is_empty(), "{sql} sent {:?}", mock.writes());
     }
 }
 
@@ -260,7 +240,7 @@ fn one_bad_row_in_insert_select_sends_nothing_at_all() {
         "{}",
         error_text(&err)
     );
-    assert!(writes(&mock).is_empty());
+    assert!(mock.writes().is_empty());
 }
 
 #[test]
@@ -297,10 +277,10 @@ fn a_failure_on_row_n_reports_what_partnerstack_already_accepted() {
         .collect();
     assert_eq!(created, ["e2e-part-1", "e2e-part-2", "e2e-part-3"]);
     assert_eq!(
-        writes(&mock).len(),
+        mock.writes().len(),
         4,
         "nothing after the failing row: {:?}",
-        writes(&mock)
+        mock.writes()
     );
     // DETAIL lists the accepted keys (PartnerStack's cus_ keys) and the failing row's input.
     let keys: Vec<String> = db
@@ -340,7 +320,7 @@ fn upsert_updates_by_key_and_creates_on_404() {
         &[&partner, &existing],
     )
     .unwrap();
-    let w = writes(&mock);
+    let w = mock.writes();
     assert_eq!(
         w[..2],
         [
@@ -427,7 +407,7 @@ fn other_resources_write_as_the_reference_documents() {
         customer["key"].as_str().unwrap()
     ))
     .unwrap();
-    let posts: Vec<String> = writes(&mock);
+    let posts: Vec<String> = mock.writes();
     assert_eq!(
         posts,
         [
@@ -460,7 +440,7 @@ fn other_resources_write_as_the_reference_documents() {
          DELETE FROM partnerstack.webhooks WHERE key = '{hook}';"
     ))
     .unwrap();
-    let w = writes(&mock);
+    let w = mock.writes();
     assert!(
         w.contains(&format!("PATCH /api/v2/deals/{deal} 200")),
         "{w:?}"
@@ -511,5 +491,5 @@ fn a_row_without_its_addressing_key_is_refused_not_skipped() {
         "{}",
         error_text(&err)
     );
-    assert!(writes(&mock).is_empty());
+    assert!(mock.writes().is_empty());
 }
