@@ -402,7 +402,7 @@ const fn required(column: Column) -> Column {
     written(column, Need::Required, false)
 }
 /// Required on create, updatable.
-const fn required_upd(column: Column) -> Column {
+const fn required_updatable(column: Column) -> Column {
     written(column, Need::Required, true)
 }
 /// Optional on create, not updatable.
@@ -410,7 +410,7 @@ const fn optional(column: Column) -> Column {
     written(column, Need::Optional, false)
 }
 /// Optional on create, updatable.
-const fn optional_upd(column: Column) -> Column {
+const fn optional_updatable(column: Column) -> Column {
     written(column, Need::Optional, true)
 }
 /// Only accepted by updates.
@@ -470,25 +470,25 @@ pub static RESOURCES: &[Resource] = &[
         },
         columns: &[
             KEY,
-            optional_upd(pushed(text("customer_key"), Pushdown::ItemKey)),
-            required_upd(text("email")),
-            optional_upd(text("name")),
+            optional_updatable(pushed(text("customer_key"), Pushdown::ItemKey)),
+            required_updatable(text("email")),
+            optional_updatable(text("name")),
             // Not updatable: re-attribution is a dashboard operation (§4.1, §6 #6).
             required(pushed(
                 text("partner_key"),
                 Pushdown::Equality("partner_key"),
             )),
             text("partnership_key"),
-            optional_upd(text("provider_key")),
+            optional_updatable(text("provider_key")),
             text("source_key"),
             text("source_type"),
             boolean("test"),
-            optional_upd(object("meta")),
+            optional_updatable(object("meta")),
             json("mdata"),
             json("field_data"),
             json("fields"),
             // A write input the API does not echo: reads NULL.
-            optional_upd(write_only(text("member_key"))),
+            optional_updatable(write_only(text("member_key"))),
             CREATED,
             UPDATED,
             ATTRS,
@@ -519,7 +519,7 @@ pub static RESOURCES: &[Resource] = &[
         },
         columns: &[
             KEY_LOOKUP,
-            optional_upd(pushed(
+            optional_updatable(pushed(
                 text("partner_key"),
                 Pushdown::Equality("partner_key"),
             )),
@@ -540,12 +540,12 @@ pub static RESOURCES: &[Resource] = &[
             json("team"),
             json("tier"),
             json("address"),
-            optional_upd(array("fields")),
+            optional_updatable(array("fields")),
             optional(object("field_data")),
             optional(object("meta")),
             // Write inputs named as the body names them, read back from the nested objects.
-            optional_upd(nested(text("group_key"), "group", "key")),
-            optional_upd(nested(text("manager_email"), "manager", "manager_email")),
+            optional_updatable(nested(text("group_key"), "group", "key")),
+            optional_updatable(nested(text("manager_email"), "manager", "manager_email")),
             optional(nested(text("manager_name"), "manager", "manager_name")),
             update_only(nested(text("tier_key"), "tier", "key")),
             CREATED,
@@ -605,25 +605,25 @@ pub static RESOURCES: &[Resource] = &[
         },
         columns: &[
             KEY_LOOKUP,
-            optional_upd(text("account_name")),
-            optional_upd(bigint("amount")),
-            optional_upd(text("close_date")),
-            optional_upd(text("contact_first_name")),
-            optional_upd(text("contact_last_name")),
-            optional_upd(text("external_key")),
-            optional_upd(text("group_key")),
-            optional_upd(pushed(
+            optional_updatable(text("account_name")),
+            optional_updatable(bigint("amount")),
+            optional_updatable(text("close_date")),
+            optional_updatable(text("contact_first_name")),
+            optional_updatable(text("contact_last_name")),
+            optional_updatable(text("external_key")),
+            optional_updatable(text("group_key")),
+            optional_updatable(pushed(
                 text("partner_key"),
                 Pushdown::Equality("partner_key"),
             )),
-            optional_upd(text("lost_reason")),
-            optional_upd(text("mold_key")),
-            optional_upd(checked(
+            optional_updatable(text("lost_reason")),
+            optional_updatable(text("mold_key")),
+            optional_updatable(checked(
                 text("source"),
                 Check::OneOf(&["partner", "vendor"]),
             )),
-            optional_upd(text("stage")),
-            optional_upd(array("fields")),
+            optional_updatable(text("stage")),
+            optional_updatable(array("fields")),
             optional(object("field_data")),
             optional(object("meta")),
             update_only(object("team")),
@@ -648,20 +648,20 @@ pub static RESOURCES: &[Resource] = &[
         },
         columns: &[
             KEY_LOOKUP,
-            optional_upd(bigint("amount")),
-            optional_upd(boolean("approved")),
-            required_upd(text("external_key")),
-            optional_upd(text("group_key")),
-            required_upd(pushed(
+            optional_updatable(bigint("amount")),
+            optional_updatable(boolean("approved")),
+            required_updatable(text("external_key")),
+            optional_updatable(text("group_key")),
+            required_updatable(pushed(
                 text("partner_key"),
                 Pushdown::Equality("partner_key"),
             )),
-            optional_upd(text("mold_key")),
-            required_upd(checked(text("status"), Check::OneOf(LEAD_STATUSES))),
+            optional_updatable(text("mold_key")),
+            required_updatable(checked(text("status"), Check::OneOf(LEAD_STATUSES))),
             // Must carry the contact's first_name and last_name (§4.6); the API checks that.
-            required_upd(object("meta")),
-            optional_upd(object("field_data")),
-            optional_upd(array("fields")),
+            required_updatable(object("meta")),
+            optional_updatable(object("field_data")),
+            optional_updatable(array("fields")),
             CREATED,
             UPDATED,
             ATTRS,
@@ -799,8 +799,8 @@ pub static RESOURCES: &[Resource] = &[
         },
         columns: &[
             KEY_LOOKUP,
-            required_upd(text("target")),
-            required_upd(text_array("events")),
+            required_updatable(text("target")),
+            required_updatable(text_array("events")),
             // The list endpoint takes no date filters (§3): timestamps are filtered locally.
             timestamp("created_at"),
             UPDATED_LOCAL,
