@@ -266,22 +266,19 @@ impl ModifyState {
             let result = match write {
                 Pending::Create(r) | Pending::Delete(r) => self.client.write(r, &mut self.stats),
                 Pending::Update(r) => {
-                    let outcome = self.client.update(r, self.pinned, &mut self.stats);
+                    let outcome = write::update(&self.client, r, self.pinned, &mut self.stats);
                     if let Ok(o) = &outcome {
                         self.remember(o.method);
                     }
                     outcome
                 }
-                Pending::Upsert(u) => {
-                    self.client
-                        .upsert(u, self.pinned, &mut self.stats)
-                        .map(|o| {
-                            if let Some(m) = o.update_method {
-                                self.remember(m);
-                            }
-                            o.outcome
-                        })
-                }
+                Pending::Upsert(u) => write::upsert(&self.client, u, self.pinned, &mut self.stats)
+                    .map(|o| {
+                        if let Some(m) = o.update_method {
+                            self.remember(m);
+                        }
+                        o.outcome
+                    }),
             };
             match result {
                 Ok(outcome) => accepted.push(outcome.key.unwrap_or_else(|| "(no key)".into())),

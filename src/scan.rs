@@ -13,8 +13,9 @@ use std::rc::Rc;
 
 use partnerstack_api::catalogue::{ColumnType, Pushdown};
 use partnerstack_api::client::Stats;
+use partnerstack_api::client::encode_query;
 use partnerstack_api::mapping::map_item;
-use partnerstack_api::pushdown::{self, RequestKind, encode_query};
+use partnerstack_api::pushdown::{self, RequestKind};
 use partnerstack_api::{Client, Condition, Op, Operand, Request, Scan};
 use pgrx::prelude::*;
 use pgrx::{FromDatum, PgList, pg_sys};

@@ -94,20 +94,60 @@ pub enum ApiError {
     Cancelled,
 }
 
-/// Longest excerpt of a response body quoted in an error.
-pub const EXCERPT_CHARS: usize = 200;
+/// Longest excerpt of a response body quoted in an error: enough for the API's message or
+/// the start of an HTML error page, short enough for one line of a client's screen.
+pub const BODY_EXCERPT_CHARS: usize = 200;
 
-/// A short, single-line excerpt of a body for error messages.
-pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let flat: String = text
+/// Longest excerpt of a single value (a cell, a field of an item) quoted in an error: the
+/// message is about the column, and the value only has to be recognisable.
+pub const VALUE_EXCERPT_CHARS: usize = 60;
+
+/// The first `max_chars` characters of `text`, and whether any were cut.
+pub fn clip(text: &str, max_chars: usize) -> (&str, bool) {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
+    }
+}
+
+/// A short, single-line excerpt for an error message: at most `max_chars` characters
+/// (e.g. [`BODY_EXCERPT_CHARS`], [`VALUE_EXCERPT_CHARS`]), control characters as spaces, and
+/// `…` when something was cut.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let (short, cut) = clip(text, max_chars);
+    let flat: String = short
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(EXCERPT_CHARS)
         .collect();
-    if text.chars().count() > EXCERPT_CHARS {
+    if cut {
         format!("{}…", flat.trim_end())
     } else {
         flat.trim_end().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_counts_characters_not_bytes() {
+        assert_eq!(clip("héllo", 2), ("hé", true));
+        assert_eq!(clip("héllo", 5), ("héllo", false));
+        assert_eq!(clip("", 0), ("", false));
+        assert_eq!(clip("a", 0), ("", true));
+    }
+
+    #[test]
+    fn excerpts_are_single_line_and_marked_when_cut() {
+        assert_eq!(excerpt("{\"a\":\n 1}\n", 60), "{\"a\":  1}");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+        assert_eq!(excerpt("ab  \tcdef", 4), "ab…");
+        assert_eq!(excerpt("abc", 3), "abc");
+        let long = "é".repeat(BODY_EXCERPT_CHARS + 1);
+        assert_eq!(
+            excerpt(&long, BODY_EXCERPT_CHARS).chars().count(),
+            BODY_EXCERPT_CHARS + 1
+        );
     }
 }

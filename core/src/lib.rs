@@ -12,9 +12,9 @@ pub mod scan;
 pub mod write;
 
 pub use catalogue::{Column, ColumnType, Resource, resource};
-pub use client::{Client, ClientConfig, Stats, UpsertOutcome, WriteOutcome};
+pub use client::{Client, ClientConfig, Stats, WriteOutcome};
 pub use error::ApiError;
 pub use mapping::{Item, MappingError, Value};
 pub use pushdown::{Condition, Op, Operand, PushdownError, Request};
 pub use scan::Scan;
-pub use write::{Method, WriteError, WriteRequest};
+pub use write::{Method, UpsertOutcome, WriteError, WriteRequest};

@@ -7,6 +7,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::catalogue::{Column, ColumnType, Resource, Source};
+use crate::error::{VALUE_EXCERPT_CHARS, excerpt};
 
 /// One cell, typed as the catalogue says; text borrows from the page where it can.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,7 +211,11 @@ pub fn map_column<'a>(
                         .key()
                         .map_or_else(|| "(unknown)".to_owned(), Cow::into_owned),
                     expected: "an object around the field",
-                    found: format!("{} {}", describe(outer), excerpt(outer)),
+                    found: format!(
+                        "{} {}",
+                        describe(outer),
+                        excerpt(outer, VALUE_EXCERPT_CHARS)
+                    ),
                 })?
                 .get(name),
         },
@@ -226,7 +231,7 @@ pub fn map_column<'a>(
             .key()
             .map_or_else(|| "(unknown)".to_owned(), Cow::into_owned),
         expected: expected(column.ty),
-        found: format!("{} {}", describe(text), excerpt(text)),
+        found: format!("{} {}", describe(text), excerpt(text, VALUE_EXCERPT_CHARS)),
     };
     match column.ty {
         ColumnType::Text => serde_json::from_str::<Text>(text)
@@ -280,18 +285,6 @@ fn describe(raw: &str) -> &'static str {
         Some(b'n') => "null",
         Some(b'-' | b'0'..=b'9') => "a number",
         _ => "an unreadable value",
-    }
-}
-
-/// Longest excerpt of a wrong value quoted in an error.
-const EXCERPT_CHARS: usize = 60;
-
-fn excerpt(raw: &str) -> String {
-    let short: String = raw.chars().take(EXCERPT_CHARS).collect();
-    if short.len() < raw.len() {
-        format!("{short}…")
-    } else {
-        short
     }
 }
 

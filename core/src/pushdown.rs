@@ -6,6 +6,7 @@
 //! subquery results) are known.
 
 use crate::catalogue::{Pushdown, Resource};
+use crate::client::path_segment;
 
 /// Comparison operators the API can express.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,17 +272,21 @@ pub fn plan_requests(
     let pushdown_of = |s: &ValueSet| resource.columns[s.column].pushdown;
 
     // A lookup by key: one GET per value. Other conditions are rechecked by Postgres.
+    // A key that cannot be a path segment leaves the lookup to the list.
     if let (Some(item_path), Some(keys)) = (
         resource.item_path,
         sets.iter().find(|s| pushdown_of(s) == Pushdown::ItemKey),
-    ) && keys.values.iter().all(|k| addressable(k))
+    ) && let Some(segments) = keys
+        .values
+        .iter()
+        .map(|k| path_segment(k))
+        .collect::<Option<Vec<_>>>()
     {
-        return Ok(keys
-            .values
+        return Ok(segments
             .iter()
-            .map(|k| Request {
+            .map(|segment| Request {
                 kind: RequestKind::Item,
-                path: item_path.replace("{}", &encode_segment(k)),
+                path: item_path.replace("{}", segment),
                 params: Vec::new(),
                 path_parameter: None,
             })
@@ -290,7 +295,8 @@ pub fn plan_requests(
 
     // List requests: the path parameter (if the resource has one) and at most one equality
     // column with several values are expanded into one list per value.
-    let path_values: Vec<Option<String>> = match resource.path_parameter() {
+    // Each path parameter value, with its path segment.
+    let path_values: Vec<Option<(String, String)>> = match resource.path_parameter() {
         None => vec![None],
         Some(col) => {
             let set = sets
@@ -300,14 +306,17 @@ pub fn plan_requests(
                     table: resource.name,
                     column: col.name,
                 })?;
-            if let Some(bad) = set.values.iter().find(|v| !addressable(v)) {
-                return Err(PushdownError::UnaddressableValue {
-                    table: resource.name,
-                    column: col.name,
-                    value: bad.clone(),
-                });
-            }
-            set.values.iter().cloned().map(Some).collect()
+            set.values
+                .iter()
+                .map(|value| match path_segment(value) {
+                    Some(segment) => Ok(Some((value.clone(), segment))),
+                    None => Err(PushdownError::UnaddressableValue {
+                        table: resource.name,
+                        column: col.name,
+                        value: value.clone(),
+                    }),
+                })
+                .collect::<Result<_, _>>()?
         }
     };
 
@@ -328,7 +337,7 @@ pub fn plan_requests(
     let mut requests = Vec::new();
     for path_value in &path_values {
         let path = match path_value {
-            Some(v) => resource.list_path.replace("{}", &encode_segment(v)),
+            Some((_, segment)) => resource.list_path.replace("{}", segment),
             None => resource.list_path.to_owned(),
         };
         let variants: Vec<Option<(&str, &String)>> = match expanded {
@@ -344,46 +353,18 @@ pub fn plan_requests(
                 kind: RequestKind::List,
                 path: path.clone(),
                 params,
-                path_parameter: path_value.clone(),
+                path_parameter: path_value.as_ref().map(|(value, _)| value.clone()),
             });
         }
     }
     Ok(requests)
 }
 
-/// Whether a value can stand as a whole path segment. URL parsers resolve `.` and `..` (even
-/// percent-encoded) as dot-segments, and an empty segment would address the list itself.
-fn addressable(value: &str) -> bool {
-    !matches!(value, "" | "." | "..")
-}
-
-/// Characters left as they are in a path segment or query value: RFC 3986's unreserved ones
-/// (whole-dot segments are refused by [`addressable`]). Everything else, `/ ? # & % +` and
-/// spaces included, is encoded.
-const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'.');
-
-/// Percent-encodes one path segment.
-pub fn encode_segment(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, ENCODE).to_string()
-}
-
-/// Builds `a=1&b=2` with every value percent-encoded (never `+` for space).
-pub fn encode_query(params: &[(String, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode_segment(k), encode_segment(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalogue::resource;
+    use crate::client::encode_query;
 
     fn col(table: &str, name: &str) -> usize {
         resource(table)
@@ -573,12 +554,6 @@ mod tests {
         assert_eq!(r[0].path, "/links/partnership/part_1");
         assert_eq!(r[1].path, "/links/partnership/p%3F%23%26%25");
         assert_eq!(r[1].path_parameter.as_deref(), Some("p?#&%"));
-    }
-
-    #[test]
-    fn query_values_are_percent_encoded_never_plus() {
-        let q = encode_query(&[("partner_key".into(), "a b&c=d/é".into())]);
-        assert_eq!(q, "partner_key=a%20b%26c%3Dd%2F%C3%A9");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use crate::client::{Client, Stats};
+use crate::client::{Client, Stats, request_line, target};
 use crate::error::ApiError;
 use crate::mapping::Item;
 use crate::pushdown::{Request, RequestKind};
@@ -80,6 +80,28 @@ impl Scan {
     }
 }
 
+/// The query of one page of a list request: its filters, `limit`, and from the second page on
+/// the cursor (`starting_after`, §2).
+fn page_params(request: &Request, page_size: u32, after: Option<&str>) -> Vec<(String, String)> {
+    let mut params = request.params.clone();
+    params.push(("limit".into(), page_size.to_string()));
+    if let Some(after) = after {
+        params.push(("starting_after".into(), after.to_owned()));
+    }
+    params
+}
+
+/// The first request a scan sends for `request` (the first page of a list, or the one GET of
+/// an item), exactly as the request log ([`Stats::log`]) will show it: `GET path?query`. For
+/// EXPLAIN, which prints the requests before any is sent.
+pub fn first_request_line(request: &Request, page_size: u32) -> String {
+    let params = match request.kind {
+        RequestKind::List => page_params(request, page_size, None),
+        RequestKind::Item => Vec::new(),
+    };
+    request_line("GET", &target(&request.path, &params))
+}
+
 fn fetch_page(
     client: &Client,
     cursor: &mut Cursor,
@@ -87,11 +109,7 @@ fn fetch_page(
     stats: &mut Stats,
 ) -> Result<Vec<Item>, ApiError> {
     let request = &cursor.request;
-    let mut params = request.params.clone();
-    params.push(("limit".into(), page_size.to_string()));
-    if let Some(after) = &cursor.after {
-        params.push(("starting_after".into(), after.clone()));
-    }
+    let params = page_params(request, page_size, cursor.after.as_deref());
     let page = client.list_page(&request.path, &params, stats)?;
     let paging_error = |detail: String| ApiError::Paging {
         path: request.path.clone(),
@@ -130,5 +148,47 @@ fn invalid_item(request: &Request, reason: String) -> ApiError {
         path: request.path.clone(),
         reason,
         excerpt: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(kind: RequestKind, path: &str, params: &[(&str, &str)]) -> Request {
+        Request {
+            kind,
+            path: path.into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            path_parameter: None,
+        }
+    }
+
+    #[test]
+    fn first_request_lines_show_the_query_as_sent() {
+        let list = request(
+            RequestKind::List,
+            "/deals",
+            &[("min_updated", "5"), ("q", "a b")],
+        );
+        assert_eq!(
+            first_request_line(&list, 250),
+            "GET /deals?min_updated=5&q=a%20b&limit=250"
+        );
+        let item = request(RequestKind::Item, "/deals/a%2Fb", &[]);
+        assert_eq!(first_request_line(&item, 250), "GET /deals/a%2Fb");
+    }
+
+    #[test]
+    fn later_pages_add_the_cursor_after_the_limit() {
+        let list = request(RequestKind::List, "/links/partnership/p1", &[]);
+        let params = page_params(&list, 10, Some("lnk_9"));
+        assert_eq!(
+            target(&list.path, &params),
+            "/links/partnership/p1?limit=10&starting_after=lnk_9"
+        );
     }
 }

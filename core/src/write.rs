@@ -6,14 +6,20 @@
 //! create body accepts and refuses a non-NULL column it does not accept (a value would otherwise
 //! be dropped silently); an update sends exactly the columns the statement sets (NULL as JSON
 //! null) and refuses any column outside the resource's update list.
+//!
+//! Sending rules above one request are here too, since they are PartnerStack's, not HTTP's:
+//! [`update`] sends PUT and, on a 405, the same body as PATCH (unless the verb is pinned), and
+//! [`upsert`] updates and creates when the update answers 404. [`Client::write`] sends each
+//! single request with the retries its verb allows.
 
 use serde_json::{Map, Number, Value as Json};
 
 use crate::catalogue::{
     Check, Column, ColumnType, Confirm, Endpoint, Need, Resource, Rule, UpdateMethod,
 };
+use crate::client::{Client, Stats, WriteOutcome, path_segment};
+use crate::error::{ApiError, VALUE_EXCERPT_CHARS, clip};
 use crate::mapping::Value;
-use crate::pushdown::encode_segment;
 
 /// One cell of a row to write: the column's name and its value.
 pub type Cell<'a> = (&'a str, Value<'a>);
@@ -86,7 +92,7 @@ pub struct WriteRequest {
     pub table: &'static str,
     /// Vendor API or S2S host.
     pub endpoint: Endpoint,
-    /// Verb. For an update this is the resource's first choice; see `Client::update`.
+    /// Verb. For an update this is the resource's first choice; see [`update`].
     pub method: Method,
     /// Path below the endpoint's base URL, segments percent-encoded.
     pub path: String,
@@ -211,16 +217,10 @@ pub enum WriteError {
     },
 }
 
-/// Longest value quoted in an error.
-const EXCERPT_CHARS: usize = 60;
-
+/// A value quoted (as a Rust string literal, escapes visible) in an error, shortened.
 fn quote(text: &str) -> String {
-    let short: String = text.chars().take(EXCERPT_CHARS).collect();
-    if short.len() < text.len() {
-        format!("{short:?}…")
-    } else {
-        format!("{short:?}")
-    }
+    let (short, cut) = clip(text, VALUE_EXCERPT_CHARS);
+    format!("{short:?}{}", if cut { "…" } else { "" })
 }
 
 fn column_of(resource: &'static Resource, name: &str) -> Result<&'static Column, WriteError> {
@@ -486,12 +486,9 @@ fn item_path(
         column,
         detail: detail.to_owned(),
     };
-    match key {
-        None => Err(unaddressable("is NULL")),
-        // URL parsers resolve dot-segments and an empty segment would address the collection.
-        Some("" | "." | "..") => Err(unaddressable("is empty, '.' or '..'")),
-        Some(k) => Ok(path.replace("{}", &encode_segment(k))),
-    }
+    let key = key.ok_or_else(|| unaddressable("is NULL"))?;
+    let segment = path_segment(key).ok_or_else(|| unaddressable("is empty, '.' or '..'"))?;
+    Ok(path.replace("{}", &segment))
 }
 
 /// The read that proves an unanswered create absent, when the row carries its own key.
@@ -501,11 +498,8 @@ fn confirm_read(resource: &'static Resource, body: &Map<String, Json>) -> Option
         Confirm::ItemGet(column) => {
             let key = own_key(column)?;
             let path = resource.item_path?;
-            if matches!(key.as_str(), "" | "." | "..") {
-                return None;
-            }
             Some(ConfirmRead::Item {
-                path: path.replace("{}", &encode_segment(&key)),
+                path: path.replace("{}", &path_segment(&key)?),
             })
         }
         Confirm::ListFilter { column, param } => {
@@ -541,7 +535,7 @@ pub fn plan_insert(resource: &'static Resource, row: &[Cell]) -> Result<WriteReq
 }
 
 /// An UPDATE of the object whose `writes.item_column` is `key`, setting `changed`.
-/// The method is the resource's first choice; `Client::update` handles the 405 fallback.
+/// The method is the resource's first choice; [`update`] handles the 405 fallback.
 pub fn plan_update(
     resource: &'static Resource,
     key: Option<&str>,
@@ -619,6 +613,89 @@ pub fn plan_upsert(resource: &'static Resource, row: &[Cell]) -> Result<Upsert, 
         }
     };
     Ok(Upsert { update, create })
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertOutcome {
+    /// The successful write.
+    pub outcome: WriteOutcome,
+    /// True when the update answered 404 (or there was no key) and the object was created.
+    pub created: bool,
+    /// The update verb the API routed (answered other than 405), to remember per server.
+    pub update_method: Option<Method>,
+}
+
+/// Sends an update: `pinned` (the server option `update_method`) if given, else the
+/// request's verb (PUT), and on a 405 the same body as PATCH. The outcome's `method` is the
+/// verb that worked, for the glue to remember per server.
+pub fn update(
+    client: &Client,
+    request: &WriteRequest,
+    pinned: Option<UpdateMethod>,
+    stats: &mut Stats,
+) -> Result<WriteOutcome, ApiError> {
+    update_with_fallback(client, request, pinned, stats).1
+}
+
+/// The verb last sent and the result of an update with the PUT → PATCH fallback.
+fn update_with_fallback(
+    client: &Client,
+    request: &WriteRequest,
+    pinned: Option<UpdateMethod>,
+    stats: &mut Stats,
+) -> (Method, Result<WriteOutcome, ApiError>) {
+    let first = pinned.map_or(request.method, Method::from);
+    match client.write(with_method(request, first).as_ref(), stats) {
+        // The reference documents PATCH (§4, §6 #4); a server that routes only PATCH
+        // answers PUT with 405, and the same body as PATCH is the same partial update.
+        Err(ApiError::Client { status: 405, .. }) if first == Method::Put && pinned.is_none() => {
+            let patch = with_method(request, Method::Patch);
+            (Method::Patch, client.write(patch.as_ref(), stats))
+        }
+        result => (first, result),
+    }
+}
+
+/// `request` sent with `method` instead of its own verb.
+fn with_method(request: &WriteRequest, method: Method) -> std::borrow::Cow<'_, WriteRequest> {
+    if request.method == method {
+        std::borrow::Cow::Borrowed(request)
+    } else {
+        std::borrow::Cow::Owned(WriteRequest {
+            method,
+            ..request.clone()
+        })
+    }
+}
+
+/// Upsert: the update first (when the row carries the addressing key); on 404 the create.
+pub fn upsert(
+    client: &Client,
+    upsert: &Upsert,
+    pinned: Option<UpdateMethod>,
+    stats: &mut Stats,
+) -> Result<UpsertOutcome, ApiError> {
+    let mut update_method = None;
+    if let Some(update) = &upsert.update {
+        let (method, result) = update_with_fallback(client, update, pinned, stats);
+        match result {
+            Ok(outcome) => {
+                return Ok(UpsertOutcome {
+                    outcome,
+                    created: false,
+                    update_method: Some(method),
+                });
+            }
+            Err(ApiError::Client { status: 404, .. }) => update_method = Some(method),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(UpsertOutcome {
+        outcome: client.write(&upsert.create, stats)?,
+        created: true,
+        update_method,
+    })
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@
 //! property); `bash scripts/fuzz.sh` runs a larger one (`PROPTEST_CASES`).
 
 use partnerstack_api::catalogue::{ColumnType, Pushdown, RESOURCES};
+use partnerstack_api::client::{encode_query, encode_segment};
 use partnerstack_api::mapping::{Item, map_item};
-use partnerstack_api::pushdown::{
-    Condition, Op, Operand, RequestKind, encode_query, encode_segment, plan_requests,
-};
+use partnerstack_api::pushdown::{Condition, Op, Operand, RequestKind, plan_requests};
 use proptest::prelude::*;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;

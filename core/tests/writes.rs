@@ -238,7 +238,7 @@ fn customers_insert_update_delete_with_put_patch_fallback() {
         &[("name", t("Renamed")), ("provider_key", Value::Null)],
     )
     .unwrap();
-    let updated = client.update(&update, None, &mut stats).unwrap();
+    let updated = write::update(&client, &update, None, &mut stats).unwrap();
     assert_eq!(updated.method, Method::Patch, "the verb to remember");
     assert_eq!(updated.key.as_deref(), Some(key.as_str()));
     assert_eq!(
@@ -255,9 +255,7 @@ fn customers_insert_update_delete_with_put_patch_fallback() {
 
     // Pinned (server option update_method = 'patch', or remembered): PATCH only.
     mock.clear_requests();
-    let again = client
-        .update(&update, Some(UpdateMethod::Patch), &mut stats)
-        .unwrap();
+    let again = write::update(&client, &update, Some(UpdateMethod::Patch), &mut stats).unwrap();
     assert_eq!(again.method, Method::Patch);
     assert_eq!(mock.requests(), ["PATCH /api/v2/customers/fdw%20c%2F1 200"]);
 
@@ -298,7 +296,7 @@ fn put_is_used_as_is_when_the_api_accepts_it() {
         )],
     )
     .unwrap();
-    let outcome = client.update(&update, None, &mut Stats::default()).unwrap();
+    let outcome = write::update(&client, &update, None, &mut Stats::default()).unwrap();
     assert_eq!(outcome.method, Method::Put);
     assert_eq!(mock.requests(), [format!("PUT /api/v2/webhooks/{key} 200")]);
     assert_eq!(
@@ -319,9 +317,7 @@ fn every_writable_resource_round_trips() {
     let partner = mock.first(&client, "/partnerships", "partner_key");
     let update = |table: &str, key: &str, changed: &[Cell]| {
         let request = write::plan_update(resource(table).unwrap(), Some(key), changed).unwrap();
-        client
-            .update(&request, None, &mut Stats::default())
-            .unwrap()
+        write::update(&client, &request, None, &mut Stats::default()).unwrap()
     };
     let delete = |table: &str, key: &str| {
         let request = write::plan_delete(resource(table).unwrap(), Some(key)).unwrap();
@@ -605,7 +601,12 @@ fn api_refusals_surface_with_the_api_message() {
         &[("name", t("x"))],
     )
     .unwrap();
-    let (status, _) = client_error(client.update(&missing, None, &mut Stats::default()));
+    let (status, _) = client_error(write::update(
+        &client,
+        &missing,
+        None,
+        &mut Stats::default(),
+    ));
     assert_eq!(status, 404);
 }
 
@@ -819,7 +820,9 @@ fn idempotent_writes_are_retried_after_a_5xx() {
     let deals = resource("deals").unwrap();
     let update = write::plan_update(deals, Some(&key), &[("stage", t("won"))]).unwrap();
     assert_eq!(
-        client.update(&update, None, &mut stats).unwrap().method,
+        write::update(&client, &update, None, &mut stats)
+            .unwrap()
+            .method,
         Method::Patch
     );
     client
@@ -853,13 +856,13 @@ fn upsert_updates_by_key_and_creates_on_404() {
         ]
     };
     mock.clear_requests();
-    let first = client
-        .upsert(
-            &write::plan_upsert(customers, &row("First")).unwrap(),
-            None,
-            &mut Stats::default(),
-        )
-        .unwrap();
+    let first = write::upsert(
+        &client,
+        &write::plan_upsert(customers, &row("First")).unwrap(),
+        None,
+        &mut Stats::default(),
+    )
+    .unwrap();
     assert!(first.created);
     assert_eq!(first.update_method, Some(Method::Patch));
     assert_eq!(
@@ -871,13 +874,13 @@ fn upsert_updates_by_key_and_creates_on_404() {
         ]
     );
     mock.clear_requests();
-    let second = client
-        .upsert(
-            &write::plan_upsert(customers, &row("Second")).unwrap(),
-            Some(UpdateMethod::Patch),
-            &mut Stats::default(),
-        )
-        .unwrap();
+    let second = write::upsert(
+        &client,
+        &write::plan_upsert(customers, &row("Second")).unwrap(),
+        Some(UpdateMethod::Patch),
+        &mut Stats::default(),
+    )
+    .unwrap();
     assert!(!second.created);
     assert_eq!(second.outcome.key, first.outcome.key, "the same customer");
     assert_eq!(mock.requests(), ["PATCH /api/v2/customers/ups-1 200"]);
