@@ -7,7 +7,7 @@
 //! - `retry.rs`: what each verb may retry and the backoff delay (pure);
 //! - `limiter.rs`: the client-side rate limit (token bucket);
 //! - `stats.rs`: the traffic counters EXPLAIN ANALYZE shows;
-//! - here: the [`Client`], its send-with-retries loop ([`Client::send`]) and the requests it
+//! - here: the [`Client`], its send-with-retries loop (`Client::send`) and the requests it
 //!   offers: a list page, one object, one write. Write rules above one request (PUT then
 //!   PATCH, upsert) are in [`crate::write`].
 

@@ -1,7 +1,7 @@
 //! Getting one request to the server and its answer back: the URL as sent (path segments and
 //! query percent-encoded), the request thread with every signal blocked, the size-capped body
 //! read and the `Retry-After` header. No retries and no business rules: those are
-//! [`super::retry`] and [`super::Client::send`].
+//! `retry.rs` and the client's send loop.
 
 use std::cell::RefCell;
 use std::io::Read;
