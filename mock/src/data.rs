@@ -12,11 +12,13 @@ use crate::model::{
 };
 use crate::rng::Rng;
 use crate::store::{Catalog, Store, Table};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// "Now" for generated data: 2026-01-01T00:00:00Z. Fixed so data is reproducible.
+/// "Now" for generated data: 2026-01-01T00:00:00Z (a unit test checks it with chrono).
+/// Fixed so data is reproducible.
 pub const REFERENCE_NOW_MS: i64 = 1_767_225_600_000;
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
@@ -304,17 +306,13 @@ fn ascii_alnum(s: &str) -> String {
 
 /// `YYYY-MM-DD` of an epoch-ms instant (UTC), for deal `close_date`.
 pub fn ymd(ms: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = ms.div_euclid(DAY_MS) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    utc(ms).format("%Y-%m-%d").to_string()
+}
+
+/// The UTC date-time of an epoch-ms instant. Every instant the mock handles (generated
+/// data, the wall clock) lies well inside chrono's range of about ±262,000 years.
+pub fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).expect("epoch milliseconds within chrono's range")
 }
 
 /// Generates `n` (created_at, updated_at) pairs with runs of equal values.
@@ -919,7 +917,7 @@ fn gen_transactions(seed: u64, n: usize, customers: &[Customer]) -> Vec<Transact
                 "{}_{}_1_{}",
                 7_000_000_000_000_000_000u64 + rng.below(1_000_000_000_000_000_000),
                 100 + i % 900,
-                ymd(created_at).replace('-', "")
+                utc(created_at).format("%Y%m%d")
             ),
             _ => rng.key("txn_"),
         };
@@ -1246,6 +1244,10 @@ mod tests {
         assert_eq!(ymd(REFERENCE_NOW_MS), "2026-01-01");
         assert_eq!(ymd(0), "1970-01-01");
         assert_eq!(ymd(951_782_400_000), "2000-02-29");
+        assert_eq!(
+            utc(REFERENCE_NOW_MS).to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
         assert_eq!(slugify("Agencies & Resellers"), "agenciesresellers");
         assert_eq!(slugify("Partenaires Français"), "partenairesfrançais");
         assert_eq!(to_usd_cents(1000, "USD"), 1000);

@@ -408,6 +408,8 @@ fn update_partnership(s: &mut Store, row: RowId, b: Body, now: i64) -> Result<()
 // ---------------------------------------------------------------- deals
 
 /// Accepts `YYYY-MM-DD` or an ISO 8601 date-time starting with it (Zeotap sends those).
+/// Like the API, only the shape and the month and day ranges are checked, not the
+/// calendar: `2026-02-30` is accepted, so this stays hand-written rather than chrono.
 fn close_date(v: &str) -> Result<Text, ApiError> {
     let date = v.get(..10).unwrap_or(v);
     let b = date.as_bytes();
