@@ -17,6 +17,7 @@ pub mod data;
 pub mod envelope;
 pub mod faults;
 pub mod http;
+pub mod launcher;
 pub mod log;
 pub mod model;
 pub mod ratelimit;
