@@ -22,6 +22,7 @@ pub mod log;
 pub mod model;
 pub mod ratelimit;
 pub mod render;
+pub mod resources;
 pub mod rng;
 pub mod routes;
 pub mod server;
