@@ -162,25 +162,11 @@ pub fn read_request(
     }
     let mut header_slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut header_slots);
-    match httparse::ParserConfig::default()
-        .allow_multiple_spaces_in_request_line_delimiters(true)
-        .parse_request(&mut parsed, &head)
-    {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => {
-            return Err(ReadError::Bad("incomplete request head".into()));
-        }
-        Err(httparse::Error::Version) => {
-            return Err(ReadError::Bad("unsupported protocol".into()));
-        }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(ReadError::Bad("too many headers".into()));
-        }
-        Err(e) => return Err(ReadError::Bad(format!("malformed request head: {e}"))),
-    }
-    let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version)
+    let parsed_head = parser().parse_request(&mut parsed, &head);
+    let (Ok(httparse::Status::Complete(_)), Some(method), Some(target), Some(version)) =
+        (parsed_head, parsed.method, parsed.path, parsed.version)
     else {
-        return Err(ReadError::Bad("incomplete request line".into()));
+        return Err(ReadError::Bad(head_error(&head)));
     };
     let version = if version == 0 {
         Version::Http10
@@ -242,6 +228,47 @@ pub fn read_request(
         req.body = body;
     }
     Ok(req)
+}
+
+/// The request-head parser: strict but for runs of spaces in the request line, which the
+/// mock has always accepted.
+fn parser() -> httparse::ParserConfig {
+    let mut config = httparse::ParserConfig::default();
+    config.allow_multiple_spaces_in_request_line_delimiters(true);
+    config
+}
+
+/// The 400 message for a request head `httparse` refused, naming the line at fault.
+fn head_error(head: &[u8]) -> String {
+    // Only called on a complete head that is valid UTF-8 (checked before parsing).
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.lines().skip_while(|l| l.is_empty());
+    let request_line = lines.next().unwrap_or("");
+    let parses = |head: &str| {
+        let mut slots = [httparse::EMPTY_HEADER; 1];
+        let mut request = httparse::Request::new(&mut slots);
+        matches!(
+            parser().parse_request(&mut request, head.as_bytes()),
+            Ok(httparse::Status::Complete(_))
+        )
+    };
+    if !parses(&format!("{request_line}\r\n\r\n")) {
+        let tokens: Vec<&str> = request_line.split(' ').filter(|t| !t.is_empty()).collect();
+        return match tokens.as_slice() {
+            [_, _, version] if !matches!(*version, "HTTP/1.0" | "HTTP/1.1") => {
+                format!("unsupported protocol {version:?}")
+            }
+            _ => format!("malformed request line: {request_line:?}"),
+        };
+    }
+    // `read_head` already refused more than `MAX_HEADERS` lines.
+    match lines
+        .take_while(|l| !l.is_empty())
+        .find(|l| !parses(&format!("GET / HTTP/1.1\r\n{l}\r\n\r\n")))
+    {
+        Some(line) => format!("malformed header line: {line:?}"),
+        None => "malformed request head".into(),
+    }
 }
 
 /// Turns `http://host:port/path?q` (absolute-form, sent to proxies) into `/path?q`.
@@ -490,6 +517,26 @@ mod tests {
             parse("GET / HTTP/1.1\r\nContent-Length: nope\r\n\r\n"),
             Err(ReadError::Bad(_))
         ));
+    }
+
+    #[test]
+    fn bad_request_messages_name_the_line_at_fault() {
+        let message = |raw: &str| match parse(raw) {
+            Err(ReadError::Bad(m)) => m,
+            other => panic!("{raw:?} gave {other:?}"),
+        };
+        assert_eq!(
+            message("HELLO\r\n\r\n"),
+            "malformed request line: \"HELLO\""
+        );
+        assert_eq!(
+            message("GET / HTTP/2.0\r\n\r\n"),
+            "unsupported protocol \"HTTP/2.0\""
+        );
+        assert_eq!(
+            message("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"),
+            "malformed header line: \"Bad Header\""
+        );
     }
 
     #[test]
