@@ -290,6 +290,18 @@ mod tests {
     }
 
     #[test]
+    fn the_caller_target_is_where_this_test_binary_lives() {
+        let (target, profile) = caller_target();
+        let exe = std::env::current_exe().unwrap();
+        assert!(
+            exe.starts_with(target.join(profile)),
+            "{} is not under {}/{profile}",
+            exe.display(),
+            target.display()
+        );
+    }
+
+    #[test]
     fn a_missing_binary_is_a_spawn_error() {
         let e = Launcher::new()
             .binary("/nonexistent/partnerstack-mock")
