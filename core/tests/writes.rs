@@ -2,98 +2,49 @@
 //! API accepts, the PUT → 405 → PATCH fallback, upsert, S2S conversions, and which failures of
 //! which verb are retried (the mock's request log shows exactly what was sent).
 //!
-//! The mock binary is `$PARTNERSTACK_MOCK_BIN`, else `<target dir>/debug/partnerstack-mock`,
-//! built on first use with `cargo build -p partnerstack-mock` (so `cargo test -p
-//! partnerstack-api` works on a fresh clone).
-
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+//! The mock is started by `partnerstack_mock::launcher` (its binary is `$PARTNERSTACK_MOCK_BIN`,
+//! else built on first use, so `cargo test -p partnerstack-api` works on a fresh clone).
 
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod, resource};
 use partnerstack_api::write::{self, Cell, ConfirmRead};
 use partnerstack_api::{ApiError, Client, ClientConfig, Method, Stats, Value, WriteRequest};
+use partnerstack_mock::launcher::{Launcher, MockProcess};
 use serde_json::{Value as Json, json};
 
 /// Backoff in tests: short, so retried requests do not slow the suite down.
 const TEST_RETRY_BASE_MS: u64 = 5;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("core/ sits in the workspace")
-        .to_path_buf()
-}
-
-/// The mock binary, built once per test process when it is not given.
-fn mock_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("PARTNERSTACK_MOCK_BIN") {
-            return PathBuf::from(bin);
-        }
-        let root = workspace_root();
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(|d| root.join(d))
-            .unwrap_or_else(|| root.join("target"));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        // Always asked: a no-op when up to date, and never a stale mock.
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "partnerstack-mock"])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(&root)
-            .status();
-        let bin = target.join("debug").join("partnerstack-mock");
-        assert!(
-            matches!(status, Ok(s) if s.success()) && bin.is_file(),
-            "could not build the mock ({status:?}); build it with `cargo build -p partnerstack-mock` \
-             or set PARTNERSTACK_MOCK_BIN to its path"
-        );
-        bin
-    })
-}
-
 /// A mock process on a free port, killed on drop.
 struct Mock {
-    child: Child,
-    base: String,
+    process: MockProcess,
     http: reqwest::blocking::Client,
 }
 
 impl Mock {
     fn start(args: &[&str]) -> Mock {
-        let mut child = Command::new(mock_binary())
-            .args(["--port", "0"])
+        let process = Launcher::new()
             .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the mock");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the mock's first line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the mock: {line:?}"))
-            .to_owned();
+            .start()
+            .unwrap_or_else(|e| panic!("start the mock: {e}"));
         Mock {
-            child,
-            base: format!("http://{addr}"),
+            process,
             http: reqwest::blocking::Client::new(),
         }
     }
 
+    /// `http://127.0.0.1:<port>`.
+    fn base(&self) -> String {
+        self.process.base_url()
+    }
+
     fn client(&self) -> Client {
         let mut config = ClientConfig::new(
-            &format!("{}/api/v2", self.base),
+            &format!("{}/api/v2", self.base()),
             "pk_test_mock",
             "sk_test_mock",
         );
         config.retry_base_ms = TEST_RETRY_BASE_MS;
-        config.s2s_url = self.base.clone();
+        config.s2s_url = self.base();
         config.s2s_token = Some("s2s_test_mock".into());
         Client::new(config).unwrap()
     }
@@ -101,7 +52,7 @@ impl Mock {
     fn control(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Json {
         let mut request = self
             .http
-            .request(method, format!("{}/__mock/{path}", self.base));
+            .request(method, format!("{}/__mock/{path}", self.base()));
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -153,13 +104,6 @@ impl Mock {
             .unwrap();
         let item: Json = serde_json::from_str(page.items[0].get()).unwrap();
         item[field].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -3,6 +3,10 @@
 //! The secret half of a key pair is compared and then forgotten: it never reaches the
 //! request log, a `Debug` string or an error message.
 
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use std::fmt;
 
 /// A vendor key pair accepted with HTTP Basic auth.
@@ -158,54 +162,29 @@ impl Credentials {
     }
 }
 
-/// Decodes standard base64 (padding optional). `None` on invalid input.
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let s = s.trim_end_matches('=').as_bytes();
-    if s.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c)? << (18 - 6 * i);
-        }
-        let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
-        out.extend_from_slice(&bytes[..chunk.len() - 1]);
-    }
-    Some(out)
+/// Base64 as clients put it in a `Basic` header, read leniently: padding optional and
+/// unused trailing bits ignored.
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+/// The standard alphabet (`+`, `/`), read leniently.
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+/// The URL-safe alphabet (`-`, `_`), which some clients use, read leniently.
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+/// Decodes base64 in the standard or the URL-safe alphabet; padding optional (any number
+/// of trailing `=` is ignored). `None` on invalid input.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    STANDARD_LENIENT
+        .decode(s)
+        .or_else(|_| URL_SAFE_LENIENT.decode(s))
+        .ok()
 }
 
-/// Encodes standard base64 with padding (used by tests and examples).
-pub fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The `Authorization` header value for HTTP Basic auth with this key pair.
+pub fn basic_header(public: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{public}:{secret}")))
 }
 
 #[cfg(test)]
@@ -213,10 +192,7 @@ mod tests {
     use super::*;
 
     fn basic(user: &str, pass: &str) -> String {
-        format!(
-            "Basic {}",
-            base64_encode(format!("{user}:{pass}").as_bytes())
-        )
+        basic_header(user, pass)
     }
 
     #[test]
@@ -231,7 +207,7 @@ mod tests {
             "Zoë:ü",
         ] {
             assert_eq!(
-                base64_decode(&base64_encode(s.as_bytes())).unwrap(),
+                base64_decode(&STANDARD.encode(s.as_bytes())).unwrap(),
                 s.as_bytes()
             );
         }

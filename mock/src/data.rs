@@ -1,4 +1,6 @@
-//! Deterministic generation of the mock's data set.
+//! Deterministic generation of the mock's data set: the shared pools and helpers, and
+//! [`generate`], which calls each resource's generator (in `crate::resources`) in
+//! dependency order.
 //!
 //! Everything derives from `--seed` and a fixed reference time (not the wall clock), so
 //! two runs with the same options serve byte-identical data. The data is deliberately
@@ -6,17 +8,21 @@
 //! refunds, several currencies, keys that need percent-encoding, and runs of rows that
 //! share the exact same `created_at`/`updated_at` millisecond (filter boundary tests).
 
-use crate::model::{
-    Action, Address, Customer, Deal, Features, Group, Invoice, JsonList, JsonMap, Lead, Link,
-    Manager, Offer, Opt, Partnership, Reward, RowId, Team, Text, Tier, Transaction, Webhook,
+use crate::model::{JsonList, JsonMap, Text};
+use crate::resources::partnerships::Tier;
+use crate::resources::rewards::Offer;
+use crate::resources::{
+    actions, customers, deals, groups, leads, links, partnerships, rewards, transactions, webhooks,
 };
 use crate::rng::Rng;
 use crate::store::{Catalog, Store, Table};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// "Now" for generated data: 2026-01-01T00:00:00Z. Fixed so data is reproducible.
+/// "Now" for generated data: 2026-01-01T00:00:00Z (a unit test checks it with chrono).
+/// Fixed so data is reproducible.
 pub const REFERENCE_NOW_MS: i64 = 1_767_225_600_000;
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
@@ -143,12 +149,12 @@ impl Sizes {
     }
 }
 
-const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "Alice", "Bob", "Carmen", "Dmitri", "Zoë", "Åsa", "José", "Chloé", "Liam", "Olivia", "Mia",
     "Łukasz", "Søren", "Fatima", "Wei", "Aarav", "Ólafur", "Amélie", "Noah", "Hannah", "Kenji",
     "Priya", "Mateo", "Ingrid",
 ];
-const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "Smith",
     "García",
     "Müller",
@@ -176,7 +182,7 @@ const SPECIAL_NAMES: &[&str] = &[
     "Иван Петров",
     "محمد علي",
 ];
-const COMPANIES: &[&str] = &[
+pub(crate) const COMPANIES: &[&str] = &[
     "Acme Corp",
     "Société Générale Démo",
     "株式会社テスト",
@@ -190,13 +196,13 @@ const COMPANIES: &[&str] = &[
     "São Paulo Têxteis",
     "Kraków Software sp. z o.o.",
 ];
-const EMAIL_DOMAINS: &[&str] = &[
+pub(crate) const EMAIL_DOMAINS: &[&str] = &[
     "example.com",
     "example.org",
     "mail.example.net",
     "corp.test",
 ];
-const TAGS: &[&str] = &[
+pub(crate) const TAGS: &[&str] = &[
     "influencer",
     "agency",
     "top-performer",
@@ -205,8 +211,8 @@ const TAGS: &[&str] = &[
     "beta 🚀",
     "ça marche",
 ];
-const COUNTRIES: &[&str] = &["US", "CA", "GB", "DE", "FR", "JP", "DK", "BR", "PL", "IN"];
-const GROUP_NAMES: &[&str] = &[
+pub(crate) const COUNTRIES: &[&str] = &["US", "CA", "GB", "DE", "FR", "JP", "DK", "BR", "PL", "IN"];
+pub(crate) const GROUP_NAMES: &[&str] = &[
     "Default",
     "Affiliates",
     "Agencies & Resellers",
@@ -214,7 +220,7 @@ const GROUP_NAMES: &[&str] = &[
     "Ambassadors 2024",
     "Influencers ✨",
 ];
-const DEAL_STAGES: &[&str] = &[
+pub(crate) const DEAL_STAGES: &[&str] = &[
     "prospecting",
     "qualified",
     "proposal",
@@ -222,29 +228,30 @@ const DEAL_STAGES: &[&str] = &[
     "closed_won",
     "closed_lost",
 ];
-const LOST_REASONS: &[&str] = &["price", "no decision", "went with competitor", "timing"];
-const ACTION_TYPES: &[&str] = &[
+pub(crate) const LOST_REASONS: &[&str] =
+    &["price", "no decision", "went with competitor", "timing"];
+pub(crate) const ACTION_TYPES: &[&str] = &[
     "signup",
     "demo_booked",
     "webinar_attended",
     "trial_started",
     "review_posted",
 ];
-const REWARD_DESCRIPTIONS: &[&str] = &[
+pub(crate) const REWARD_DESCRIPTIONS: &[&str] = &[
     "20% of first-year revenue",
     "Referral bonus",
     "Q3 SPIFF 🎉",
     "Commission — révision",
     "Flat $50 per signup",
 ];
-const LINK_DESTINATIONS: &[&str] = &[
+pub(crate) const LINK_DESTINATIONS: &[&str] = &[
     "https://www.example.com/",
     "https://www.example.com/pricing",
     "https://www.example.com/de/über-uns",
     "https://www.example.com/signup?plan=pro&utm_source=partner",
 ];
-const CATEGORY_KEYS: &[&str] = &["subscription", "one_time", "add_on", "services"];
-const PRODUCT_KEYS: &[&str] = &[
+pub(crate) const CATEGORY_KEYS: &[&str] = &["subscription", "one_time", "add_on", "services"];
+pub(crate) const PRODUCT_KEYS: &[&str] = &[
     "prod_basic",
     "prod_pro",
     "prod_enterprise",
@@ -295,7 +302,7 @@ pub fn slugify(name: &str) -> String {
 }
 
 /// Lower-case ASCII letters and digits of `s` (for generated e-mails and partner keys).
-fn ascii_alnum(s: &str) -> String {
+pub(crate) fn ascii_alnum(s: &str) -> String {
     s.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
@@ -304,21 +311,17 @@ fn ascii_alnum(s: &str) -> String {
 
 /// `YYYY-MM-DD` of an epoch-ms instant (UTC), for deal `close_date`.
 pub fn ymd(ms: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = ms.div_euclid(DAY_MS) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    utc(ms).format("%Y-%m-%d").to_string()
+}
+
+/// The UTC date-time of an epoch-ms instant. Every instant the mock handles (generated
+/// data, the wall clock) lies well inside chrono's range of about ±262,000 years.
+pub fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).expect("epoch milliseconds within chrono's range")
 }
 
 /// Generates `n` (created_at, updated_at) pairs with runs of equal values.
-fn timestamps(rng: &mut Rng, n: usize) -> Vec<(i64, i64)> {
+pub(crate) fn timestamps(rng: &mut Rng, n: usize) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::with_capacity(n);
     for i in 0..n {
         if i > 0 && rng.chance(SHARED_TIMESTAMPS_SHARE) {
@@ -344,11 +347,11 @@ fn updated_after(rng: &mut Rng, created: i64) -> i64 {
     created + rng.below(room as u64 + 1) as i64
 }
 
-fn text(s: impl AsRef<str>) -> Text {
+pub(crate) fn text(s: impl AsRef<str>) -> Text {
     Text::from(s.as_ref())
 }
 
-fn shared_map(v: Value) -> JsonMap {
+pub(crate) fn shared_map(v: Value) -> JsonMap {
     match v {
         Value::Object(m) => Arc::new(m),
         _ => Arc::new(Map::new()),
@@ -376,7 +379,7 @@ fn field_object(api_name: &str, name: &str, kind: &str, value: &str, position: i
 }
 
 /// Shared (mdata, fields) pairs: most rows have no custom fields; the rest share a few.
-fn custom_field_pool() -> Vec<(JsonMap, JsonList)> {
+pub(crate) fn custom_field_pool() -> Vec<(JsonMap, JsonList)> {
     let empty = (Arc::new(Map::new()), Arc::new(Vec::new()));
     let mk = |pairs: &[(&str, &str, &str, &str)]| {
         let mut m = Map::new();
@@ -408,7 +411,7 @@ fn custom_field_pool() -> Vec<(JsonMap, JsonList)> {
     ]
 }
 
-fn person_name(rng: &mut Rng) -> (Option<String>, Option<String>) {
+pub(crate) fn person_name(rng: &mut Rng) -> (Option<String>, Option<String>) {
     if rng.chance(0.08) {
         let full = *rng.pick(SPECIAL_NAMES);
         return match full.split_once(' ') {
@@ -422,7 +425,7 @@ fn person_name(rng: &mut Rng) -> (Option<String>, Option<String>) {
     )
 }
 
-fn join_name(first: &Option<String>, last: &Option<String>) -> Option<String> {
+pub(crate) fn join_name(first: &Option<String>, last: &Option<String>) -> Option<String> {
     match (first, last) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         (Some(f), None) => Some(f.clone()),
@@ -431,7 +434,7 @@ fn join_name(first: &Option<String>, last: &Option<String>) -> Option<String> {
     }
 }
 
-fn weighted_currency(rng: &mut Rng) -> &'static str {
+pub(crate) fn weighted_currency(rng: &mut Rng) -> &'static str {
     let total: u64 = CURRENCY_WEIGHTS.iter().map(|(_, w)| w).sum();
     let mut roll = rng.below(total);
     for (c, w) in CURRENCY_WEIGHTS {
@@ -456,14 +459,14 @@ pub fn currency_bytes(c: &str) -> [u8; 3] {
 /// Generates the complete data set.
 pub fn generate(seed: u64, sizes: &Sizes) -> Store {
     let catalog = gen_catalog(seed);
-    let groups = gen_groups(seed, sizes.groups.max(1));
-    let partnerships = gen_partnerships(seed, sizes.partnerships.max(1), &groups, &catalog);
-    let customers = gen_customers(seed, sizes.customers, &partnerships);
-    let deals = gen_deals(seed, sizes.deals, &partnerships, &groups, customers.len());
-    let leads = gen_leads(seed, sizes.leads, &partnerships);
-    let transactions = gen_transactions(seed, sizes.transactions, &customers);
-    let actions = gen_actions(seed, sizes.actions, &partnerships, &customers);
-    let rewards = gen_rewards(
+    let groups = groups::generate(seed, sizes.groups.max(1));
+    let partnerships = partnerships::generate(seed, sizes.partnerships.max(1), &groups, &catalog);
+    let customers = customers::generate(seed, sizes.customers, &partnerships);
+    let deals = deals::generate(seed, sizes.deals, &partnerships, &groups, customers.len());
+    let leads = leads::generate(seed, sizes.leads, &partnerships);
+    let transactions = transactions::generate(seed, sizes.transactions, &customers);
+    let actions = actions::generate(seed, sizes.actions, &partnerships, &customers);
+    let rewards = rewards::generate(
         seed,
         sizes.rewards,
         &partnerships,
@@ -472,8 +475,8 @@ pub fn generate(seed: u64, sizes: &Sizes) -> Store {
         &actions,
         &catalog,
     );
-    let webhooks = gen_webhooks(seed, sizes.webhooks);
-    let links = gen_links(seed, sizes.links, &partnerships);
+    let webhooks = webhooks::generate(seed, sizes.webhooks);
+    let links = links::generate(seed, sizes.links, &partnerships);
 
     let mut partnerships = partnerships;
     for c in &customers {
@@ -530,639 +533,8 @@ fn gen_catalog(seed: u64) -> Catalog {
     }
 }
 
-fn gen_groups(seed: u64, n: usize) -> Vec<Group> {
-    let mut rng = Rng::derived(seed, "groups");
-    let times = timestamps(&mut rng, n);
-    (0..n)
-        .map(|i| {
-            let name = match GROUP_NAMES.get(i) {
-                Some(n) => (*n).to_string(),
-                None => format!("Group {}", i + 1),
-            };
-            Group {
-                key: text(rng.key("grup_")),
-                created_at: times[i].0,
-                updated_at: times[i].1,
-                slug: text(slugify(&name)),
-                name: text(name),
-                default: i == 0,
-                archived: i == 3,
-                features: Features {
-                    application_enabled: rng.chance(0.7),
-                    deals_enabled: rng.chance(0.6),
-                    disable_link_create: rng.chance(0.2),
-                    leads_enabled: rng.chance(0.5),
-                },
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
 /// Partner key of the built-in test partner every program has (reference §1.2).
 pub const TEST_PARTNER_KEY: &str = "gstest";
-
-fn gen_partnerships(seed: u64, n: usize, groups: &[Group], catalog: &Catalog) -> Vec<Partnership> {
-    let mut rng = Rng::derived(seed, "partnerships");
-    let times = timestamps(&mut rng, n);
-    let pool = custom_field_pool();
-    let mut used_keys = HashSet::new();
-    (0..n)
-        .map(|i| {
-            let (created_at, updated_at) = times[i];
-            let (first, last) = person_name(&mut rng);
-            let partner_key = if i == 1 {
-                TEST_PARTNER_KEY.to_string()
-            } else {
-                loop {
-                    let base = ascii_alnum(&format!(
-                        "{}{}",
-                        first.as_deref().unwrap_or(""),
-                        last.as_deref().unwrap_or("")
-                    ));
-                    let base = if base.is_empty() {
-                        "partner".into()
-                    } else {
-                        base
-                    };
-                    let k = format!("{base}{}", rng.range(100, 999));
-                    if !used_keys.contains(&k) && k != TEST_PARTNER_KEY {
-                        break k;
-                    }
-                }
-            };
-            used_keys.insert(partner_key.clone());
-            let email = format!("{partner_key}@partners.{}", rng.pick(EMAIL_DOMAINS));
-            let group = if i == 0 || rng.chance(0.6) {
-                0
-            } else {
-                rng.below(groups.len() as u64) as RowId
-            };
-            let display = join_name(&first, &last).unwrap_or_else(|| partner_key.clone());
-            let first_name = if rng.chance(0.05) {
-                Opt::Null
-            } else {
-                Opt::from(first.map(text))
-            };
-            let last_name = if rng.chance(0.03) {
-                Opt::Absent
-            } else {
-                Opt::from(last.map(text))
-            };
-            let manager = rng.chance(0.7).then(|| Manager {
-                manager_email: Some(text(format!("manager{}@vendor.example.com", rng.below(5)))),
-                manager_name: rng.chance(0.9).then(|| {
-                    text(format!(
-                        "{} {}",
-                        rng.pick(FIRST_NAMES),
-                        rng.pick(LAST_NAMES)
-                    ))
-                }),
-            });
-            let tags = (0..rng.below(4))
-                .map(|_| text(rng.pick(TAGS)))
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect::<Vec<_>>();
-            let mut tags = tags;
-            tags.sort();
-            let tier = if rng.chance(0.6) {
-                Opt::Some(rng.below(catalog.tiers.len() as u64) as usize)
-            } else {
-                Opt::Null
-            };
-            let address = match rng.below(20) {
-                0..=13 => Opt::Some(Address {
-                    country: (!rng.chance(0.1)).then(|| text(rng.pick(COUNTRIES))),
-                }),
-                14..=16 => Opt::Null,
-                _ => Opt::Absent,
-            };
-            let (mdata, fields) = rng.pick(&pool).clone();
-            let approved_status = if i == 1 {
-                "approved"
-            } else {
-                match rng.below(20) {
-                    0..=16 => "approved",
-                    17 | 18 => "pending",
-                    _ => "declined",
-                }
-            };
-            Partnership {
-                key: text(rng.key("part_")),
-                created_at,
-                updated_at,
-                partner_key: text(&partner_key),
-                email: text(email),
-                first_name,
-                last_name,
-                group,
-                joined_at: (created_at + rng.below(3 * DAY_MS as u64) as i64)
-                    .min(updated_at.max(created_at)),
-                manager,
-                field_data: mdata.clone(),
-                mdata,
-                tags,
-                team: Team {
-                    key: text(rng.key("stck_")),
-                    name: text(display),
-                    created_at,
-                    updated_at: created_at,
-                },
-                tier,
-                address,
-                fields,
-                meta: Arc::new(Map::new()),
-                approved_status,
-                customer_count: 0,
-                click_count: rng.below(5000) as u32,
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn gen_customers(seed: u64, n: usize, partnerships: &[Partnership]) -> Vec<Customer> {
-    let mut rng = Rng::derived(seed, "customers");
-    let times = timestamps(&mut rng, n);
-    let pool = custom_field_pool();
-    (0..n)
-        .map(|i| {
-            let (created_at, updated_at) = times[i];
-            let partnership = rng.below(partnerships.len() as u64) as RowId;
-            let p = &partnerships[partnership as usize];
-            let (first, last) = person_name(&mut rng);
-            let name = match rng.below(12) {
-                0 => None,
-                1 => Some(rng.pick(COMPANIES).to_string()),
-                _ => join_name(&first, &last),
-            };
-            let local = {
-                let a = ascii_alnum(first.as_deref().unwrap_or(""));
-                if a.is_empty() {
-                    "customer".to_string()
-                } else {
-                    a
-                }
-            };
-            let email = (!rng.chance(0.06)).then(|| {
-                if rng.chance(0.1) {
-                    format!("{local}+ps{i}@{}", rng.pick(EMAIL_DOMAINS))
-                } else {
-                    format!("{local}.{i}@{}", rng.pick(EMAIL_DOMAINS))
-                }
-            });
-            let customer_key = match rng.below(25) {
-                0 | 1 => None,
-                2 => Some(format!("cliente ñ/{i}")),
-                3 => Some(format!("client #{i}&co?x=1%")),
-                4..=10 => email.clone().or_else(|| Some(format!("user_{i}"))),
-                11..=17 => Some(format!("user_{i}")),
-                _ => Some(format!("acct-{i:06}")),
-            };
-            let provider_key = match rng.below(10) {
-                0..=2 => Some(format!("cb_{}", &rng.key("")[..12])),
-                3 | 4 => Some(format!("rcly-{}", &rng.key("")[..10])),
-                _ => None,
-            };
-            let (source_type, source_key) = match rng.below(10) {
-                0 => (Opt::Absent, Opt::Absent),
-                1 | 2 => (Opt::Some(text("api")), Opt::Null),
-                3 | 4 => (
-                    Opt::Some(text("partnerstackjs")),
-                    Opt::Some(text(rng.key("xid_"))),
-                ),
-                5 if provider_key.is_some() => (
-                    Opt::Some(text("chargebee")),
-                    Opt::from(provider_key.as_deref().map(text)),
-                ),
-                6 => (Opt::Some(text("s2s")), Opt::Some(text(rng.key("xid_")))),
-                _ => (Opt::Null, Opt::Null),
-            };
-            let (mdata, fields) = rng.pick(&pool).clone();
-            Customer {
-                key: text(rng.key("cus_")),
-                created_at,
-                updated_at,
-                customer_key: customer_key.map(text),
-                email: email.map(text),
-                name: name.map(text),
-                partnership,
-                provider_key: provider_key.map(text),
-                source_key,
-                source_type,
-                test: &*p.partner_key == TEST_PARTNER_KEY,
-                field_data: mdata.clone(),
-                mdata,
-                fields,
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn team_value(p: &Partnership) -> Arc<Value> {
-    Arc::new(json!({
-        "key": p.team.key.as_ref(),
-        "name": p.team.name.as_ref(),
-        "created_at": p.team.created_at,
-        "updated_at": p.team.updated_at,
-    }))
-}
-
-fn gen_deals(
-    seed: u64,
-    n: usize,
-    partnerships: &[Partnership],
-    groups: &[Group],
-    customers: usize,
-) -> Vec<Deal> {
-    let mut rng = Rng::derived(seed, "deals");
-    let times = timestamps(&mut rng, n);
-    let molds: Vec<Text> = (0..3).map(|_| text(rng.key("mold_"))).collect();
-    (0..n)
-        .map(|i| {
-            let (created_at, updated_at) = times[i];
-            let vendor = rng.chance(0.15);
-            let (partnership, group) = if vendor {
-                (None, rng.below(groups.len() as u64) as RowId)
-            } else {
-                let p = rng.below(partnerships.len() as u64) as RowId;
-                (Some(p), partnerships[p as usize].group)
-            };
-            let stage = (!rng.chance(0.1)).then(|| *rng.pick(DEAL_STAGES));
-            let team = match partnership {
-                Some(p) if rng.chance(0.6) => Opt::Some(team_value(&partnerships[p as usize])),
-                _ => Opt::Null,
-            };
-            let team_member = match rng.below(5) {
-                0 => Opt::Absent,
-                1 | 2 => Opt::Null,
-                _ => {
-                    let (f, l) = person_name(&mut rng);
-                    Opt::Some(Arc::new(json!({
-                        "key": rng.key("stck_"),
-                        "email": format!("rep{}@partners.example.com", rng.below(50)),
-                        "first_name": f,
-                        "last_name": l,
-                        "created_at": created_at,
-                        "updated_at": created_at,
-                    })))
-                }
-            };
-            let meta = if rng.chance(0.3) {
-                shared_map(json!({"region": rng.pick(&["EMEA", "NA", "APAC", "LATAM"])}))
-            } else {
-                Arc::new(Map::new())
-            };
-            Deal {
-                key: text(rng.key("deal_")),
-                created_at,
-                updated_at,
-                account_name: text(rng.pick(COMPANIES)),
-                amount: if rng.chance(0.05) {
-                    0
-                } else {
-                    rng.range(10_000, 5_000_000)
-                },
-                close_date: text(ymd(created_at + rng.range(0, 120) * DAY_MS)),
-                contact_first_name: (!rng.chance(0.1)).then(|| text(rng.pick(FIRST_NAMES))),
-                contact_last_name: (!rng.chance(0.1)).then(|| text(rng.pick(LAST_NAMES))),
-                external_key: rng
-                    .chance(0.7)
-                    .then(|| text(format!("crm-opp-{}", 10_000 + i))),
-                group,
-                partnership,
-                lost_reason: (stage == Some("closed_lost")).then(|| text(rng.pick(LOST_REASONS))),
-                mold_key: rng.chance(0.5).then(|| rng.pick(&molds).clone()),
-                source: text(if vendor { "vendor" } else { "partner" }),
-                stage: stage.map(text),
-                fields: Arc::new(Vec::new()),
-                field_data: Arc::new(Map::new()),
-                meta,
-                team,
-                team_member,
-                customer: (customers > 0 && rng.chance(0.4))
-                    .then(|| rng.below(customers as u64) as RowId),
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn gen_leads(seed: u64, n: usize, partnerships: &[Partnership]) -> Vec<Lead> {
-    let mut rng = Rng::derived(seed, "leads");
-    let times = timestamps(&mut rng, n);
-    let molds: Vec<Text> = (0..2).map(|_| text(rng.key("mold_"))).collect();
-    (0..n)
-        .map(|i| {
-            let (created_at, updated_at) = times[i];
-            let partnership = rng.below(partnerships.len() as u64) as RowId;
-            let (first, last) = person_name(&mut rng);
-            let local = ascii_alnum(first.as_deref().unwrap_or("lead"));
-            let meta = shared_map(json!({
-                "first_name": first,
-                "last_name": last,
-                "company": rng.pick(COMPANIES),
-            }));
-            Lead {
-                key: text(rng.key("lead_")),
-                created_at,
-                updated_at,
-                amount: rng.chance(0.7).then(|| rng.range(0, 2_000_000)),
-                approved: match rng.below(5) {
-                    0 | 1 => Some(true),
-                    2 => Some(false),
-                    _ => None,
-                },
-                external_key: text(format!("{local}.{i}@prospect.example.com")),
-                group: (!rng.chance(0.15)).then_some(partnerships[partnership as usize].group),
-                partnership,
-                mold_key: match rng.below(20) {
-                    0..=9 => Opt::Some(rng.pick(&molds).clone()),
-                    10..=16 => Opt::Null,
-                    _ => Opt::Absent,
-                },
-                status: text(rng.pick(LEAD_STATUSES)),
-                field_data: meta.clone(),
-                meta,
-                fields: Arc::new(Vec::new()),
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn gen_transactions(seed: u64, n: usize, customers: &[Customer]) -> Vec<Transaction> {
-    if customers.is_empty() {
-        return Vec::new();
-    }
-    let mut rng = Rng::derived(seed, "transactions");
-    let times = timestamps(&mut rng, n);
-    let categories: Vec<Text> = CATEGORY_KEYS.iter().map(text).collect();
-    let products: Vec<Text> = PRODUCT_KEYS.iter().map(text).collect();
-    let metadata_pool: Vec<JsonMap> = vec![
-        shared_map(json!({"plan": "pro", "seats": "5"})),
-        shared_map(json!({"invoice_id": "in_1Pq2r3", "billing_period": "2025-11"})),
-        shared_map(json!({"coupon": "SPRING25", "note": "remise « printemps »"})),
-    ];
-    let extension_pool: Vec<Arc<Value>> = (0..4)
-        .map(|_| Arc::new(json!({"subscription_key": rng.key("sub_")})))
-        .collect();
-    let mut out = Vec::with_capacity(n);
-    for (i, &(created_at, updated_at)) in times.iter().enumerate() {
-        let customer = rng.below(customers.len() as u64) as RowId;
-        // Vendor-chosen keys (§1.7); every 500th needs percent-encoding in cursors/paths.
-        let key = match rng.below(1000) {
-            _ if i % 500 == 17 => format!("order {}/{} #{}&x", 2024 + (i % 2), i, i % 7),
-            0..=60 => format!(
-                "{}_{}_1_{}",
-                7_000_000_000_000_000_000u64 + rng.below(1_000_000_000_000_000_000),
-                100 + i % 900,
-                ymd(created_at).replace('-', "")
-            ),
-            _ => rng.key("txn_"),
-        };
-        let currency = weighted_currency(&mut rng);
-        let magnitude = rng.range(100, 500_000);
-        let amount = match rng.below(100) {
-            0 => 0,
-            1..=7 => -magnitude,
-            _ => magnitude,
-        };
-        out.push(Transaction {
-            key: text(key),
-            created_at,
-            updated_at,
-            amount,
-            amount_usd: to_usd_cents(amount, currency),
-            approved: rng.chance(0.75),
-            category_key: rng.chance(0.6).then(|| rng.pick(&categories).clone()),
-            product_key: rng.chance(0.5).then(|| rng.pick(&products).clone()),
-            currency: currency_bytes(currency),
-            customer,
-            extension: match rng.below(10) {
-                0..=2 => Opt::Absent,
-                3..=8 => Opt::Null,
-                _ => Opt::Some(rng.pick(&extension_pool).clone()),
-            },
-            metadata: rng.chance(0.45).then(|| rng.pick(&metadata_pool).clone()),
-            test: customers[customer as usize].test,
-            deleted: false,
-        });
-    }
-    out
-}
-
-fn gen_actions(
-    seed: u64,
-    n: usize,
-    partnerships: &[Partnership],
-    customers: &[Customer],
-) -> Vec<Action> {
-    let mut rng = Rng::derived(seed, "actions");
-    let times = timestamps(&mut rng, n);
-    (0..n)
-        .map(|i| {
-            let (created_at, updated_at) = times[i];
-            let (partnership, customer, target_type, target_key) =
-                if !customers.is_empty() && rng.chance(0.7) {
-                    let c = rng.below(customers.len() as u64) as RowId;
-                    let cust = &customers[c as usize];
-                    (cust.partnership, Some(c), "customer", cust.key.clone())
-                } else {
-                    let p = rng.below(partnerships.len() as u64) as RowId;
-                    (
-                        p,
-                        None,
-                        "partnership",
-                        partnerships[p as usize].partner_key.clone(),
-                    )
-                };
-            Action {
-                key: text(rng.key("act_")),
-                created_at,
-                updated_at,
-                action_type: text(rng.pick(ACTION_TYPES)),
-                value: if rng.chance(0.8) { 1 } else { rng.range(2, 5) },
-                partnership,
-                customer,
-                target_type,
-                target_key,
-                external_key: match rng.below(5) {
-                    0 | 1 => Opt::Some(text(format!("evt_{}", 50_000 + i))),
-                    2 | 3 => Opt::Null,
-                    _ => Opt::Absent,
-                },
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn gen_rewards(
-    seed: u64,
-    n: usize,
-    partnerships: &[Partnership],
-    customers: &[Customer],
-    transactions: &[Transaction],
-    actions: &[Action],
-    catalog: &Catalog,
-) -> Vec<Reward> {
-    let mut rng = Rng::derived(seed, "rewards");
-    let times = timestamps(&mut rng, n);
-    let status_weights: &[(&str, u64)] = &[
-        ("hold", 10),
-        ("pending", 25),
-        ("approved", 25),
-        ("declined", 8),
-        ("paid", 30),
-        ("scheduled", 2),
-    ];
-    (0..n)
-        .map(|i| {
-            let (created_at, updated_at) = times[i];
-            let roll = rng.below(100);
-            let (amount, customer, partnership, transaction, action) =
-                if roll < 60 && !transactions.is_empty() {
-                    let t = rng.below(transactions.len() as u64) as RowId;
-                    let tx = &transactions[t as usize];
-                    let c = tx.customer;
-                    (
-                        tx.amount_usd / 5,
-                        Some(c),
-                        Some(customers[c as usize].partnership),
-                        Some(t),
-                        None,
-                    )
-                } else if roll < 85 && !actions.is_empty() {
-                    let a = rng.below(actions.len() as u64) as RowId;
-                    let act = &actions[a as usize];
-                    (
-                        rng.range(500, 5000) * act.value,
-                        act.customer,
-                        Some(act.partnership),
-                        None,
-                        Some(a),
-                    )
-                } else {
-                    (
-                        rng.range(1000, 20_000),
-                        None,
-                        Some(rng.below(partnerships.len() as u64) as RowId),
-                        None,
-                        None,
-                    )
-                };
-            let reward_status = {
-                let mut r = rng.below(100);
-                let mut chosen = "pending";
-                for (s, w) in status_weights {
-                    if r < *w {
-                        chosen = s;
-                        break;
-                    }
-                    r -= w;
-                }
-                chosen
-            };
-            let invoice =
-                (matches!(reward_status, "approved" | "paid") && rng.chance(0.6)).then(|| {
-                    let status = if reward_status == "paid" && rng.chance(0.8) {
-                        "charge_succeeded"
-                    } else {
-                        *rng.pick(INVOICE_STATUSES)
-                    };
-                    Box::new(Invoice {
-                        key: text(rng.key("inv_")),
-                        status,
-                        payment_date: (status == "charge_succeeded").then(|| {
-                            (created_at + rng.range(1, 40) * DAY_MS).min(REFERENCE_NOW_MS)
-                        }),
-                    })
-                });
-            Reward {
-                key: text(rng.key("rwrd_")),
-                created_at,
-                updated_at,
-                amount,
-                currency: currency_bytes(if rng.chance(0.05) { "EUR" } else { "USD" }),
-                description: rng.chance(0.8).then(|| text(rng.pick(REWARD_DESCRIPTIONS))),
-                reward_status,
-                action,
-                customer,
-                invoice,
-                offer: rng
-                    .chance(0.7)
-                    .then(|| rng.below(catalog.offers.len() as u64) as usize),
-                partnership,
-                transaction,
-                trigger: match rng.below(20) {
-                    0..=2 => Opt::Absent,
-                    3..=7 => Opt::Null,
-                    _ => Opt::Some(rng.below(catalog.triggers.len() as u64) as usize),
-                },
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn gen_webhooks(seed: u64, n: usize) -> Vec<Webhook> {
-    let mut rng = Rng::derived(seed, "webhooks");
-    let times = timestamps(&mut rng, n);
-    (0..n)
-        .map(|i| {
-            let mut events: Vec<Text> = WEBHOOK_EVENTS
-                .iter()
-                .filter(|_| rng.chance(0.4))
-                .map(text)
-                .collect();
-            if events.is_empty() {
-                events.push(text(WEBHOOK_EVENTS[0]));
-            }
-            Webhook {
-                key: text(rng.key("whk_")),
-                created_at: times[i].0,
-                updated_at: times[i].1,
-                target: text(format!(
-                    "https://hooks.example.com/partnerstack/{i}?token=abc"
-                )),
-                events,
-                deleted: false,
-            }
-        })
-        .collect()
-}
-
-fn gen_links(seed: u64, per_partnership: usize, partnerships: &[Partnership]) -> Vec<Link> {
-    let mut rng = Rng::derived(seed, "links");
-    let mut out = Vec::with_capacity(per_partnership * partnerships.len());
-    for (p, part) in partnerships.iter().enumerate() {
-        for j in 0..per_partnership {
-            let created_at =
-                (part.created_at + rng.below(30 * DAY_MS as u64) as i64).min(REFERENCE_NOW_MS);
-            let suffix = if j == 0 {
-                String::new()
-            } else {
-                format!("-{j}")
-            };
-            out.push(Link {
-                key: text(rng.key("link_")),
-                created_at,
-                updated_at: created_at,
-                partnership: p as RowId,
-                dest: text(rng.pick(LINK_DESTINATIONS)),
-                url: text(format!(
-                    "https://mockvendor.partnerlinks.io/{}{suffix}",
-                    part.partner_key
-                )),
-                deleted: false,
-            });
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -1246,6 +618,10 @@ mod tests {
         assert_eq!(ymd(REFERENCE_NOW_MS), "2026-01-01");
         assert_eq!(ymd(0), "1970-01-01");
         assert_eq!(ymd(951_782_400_000), "2000-02-29");
+        assert_eq!(
+            utc(REFERENCE_NOW_MS).to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
         assert_eq!(slugify("Agencies & Resellers"), "agenciesresellers");
         assert_eq!(slugify("Partenaires Français"), "partenairesfrançais");
         assert_eq!(to_usd_cents(1000, "USD"), 1000);

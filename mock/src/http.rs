@@ -1,7 +1,9 @@
-//! Minimal HTTP/1.1 request parsing and response writing on plain byte streams.
+//! HTTP/1.1 request reading and response writing on plain byte streams.
 //!
-//! Hand-written (instead of an HTTP crate) so the fault injector can control every byte
-//! that goes on the wire: a wrong `Content-Length`, a body cut in the middle, a trickle.
+//! The request head is parsed by `httparse` and query strings by `form_urlencoded`; framing
+//! (`Content-Length`, chunked bodies, `Expect: 100-continue`) and response writing stay here,
+//! on the socket, so the fault injector controls every byte that goes on the wire: a wrong
+//! `Content-Length`, a body cut in the middle, a trickle.
 
 use std::io::{self, BufRead, Read, Write};
 
@@ -92,13 +94,13 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// Reads one line (without CRLF). `Ok(None)` on EOF before any byte.
-fn read_line(reader: &mut impl BufRead) -> Result<Option<String>, ReadError> {
-    let mut buf = Vec::new();
+/// Reads one line including its line ending. `Ok(None)` on EOF before any byte.
+fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<Option<usize>, ReadError> {
+    let start = buf.len();
     let n = reader
         .by_ref()
         .take(MAX_LINE_BYTES)
-        .read_until(b'\n', &mut buf)?;
+        .read_until(b'\n', buf)?;
     if n == 0 {
         return Ok(None);
     }
@@ -111,13 +113,40 @@ fn read_line(reader: &mut impl BufRead) -> Result<Option<String>, ReadError> {
             "connection closed mid-line",
         )));
     }
-    buf.pop();
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
+    let line = &buf[start..];
+    let content = line.strip_suffix(b"\n").unwrap_or(line);
+    Ok(Some(content.strip_suffix(b"\r").unwrap_or(content).len()))
+}
+
+/// Reads the request head (request line and headers, up to and including the empty line)
+/// without consuming any byte of the body, which stays in `reader`.
+fn read_head(reader: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
+    let mut head = Vec::new();
+    // RFC 9112 §2.2: ignore empty lines before the request line.
+    loop {
+        head.clear();
+        match read_line(reader, &mut head)? {
+            None => return Err(ReadError::Closed),
+            Some(0) => continue,
+            Some(_) => break,
+        }
     }
-    String::from_utf8(buf)
-        .map(Some)
-        .map_err(|_| ReadError::Bad("request head is not valid UTF-8".into()))
+    let mut header_lines = 0;
+    loop {
+        let Some(len) = read_line(reader, &mut head)? else {
+            return Err(ReadError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed in headers",
+            )));
+        };
+        if len == 0 {
+            return Ok(head);
+        }
+        header_lines += 1;
+        if header_lines > MAX_HEADERS {
+            return Err(ReadError::Bad("too many headers".into()));
+        }
+    }
 }
 
 /// Reads one request from `reader`. When the client sent `Expect: 100-continue`, an
@@ -127,23 +156,22 @@ pub fn read_request(
     reader: &mut impl BufRead,
     interim: &mut impl Write,
 ) -> Result<Request, ReadError> {
-    // RFC 9112 §2.2: ignore empty lines before the request line.
-    let line = loop {
-        match read_line(reader)? {
-            None => return Err(ReadError::Closed),
-            Some(l) if l.is_empty() => continue,
-            Some(l) => break l,
-        }
-    };
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    let head = read_head(reader)?;
+    if std::str::from_utf8(&head).is_err() {
+        return Err(ReadError::Bad("request head is not valid UTF-8".into()));
+    }
+    let mut header_slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut header_slots);
+    let parsed_head = parser().parse_request(&mut parsed, &head);
+    let (Ok(httparse::Status::Complete(_)), Some(method), Some(target), Some(version)) =
+        (parsed_head, parsed.method, parsed.path, parsed.version)
     else {
-        return Err(ReadError::Bad(format!("malformed request line: {line:?}")));
+        return Err(ReadError::Bad(head_error(&head)));
     };
-    let version = match version {
-        "HTTP/1.1" => Version::Http11,
-        "HTTP/1.0" => Version::Http10,
-        other => return Err(ReadError::Bad(format!("unsupported protocol {other:?}"))),
+    let version = if version == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
     };
     let target = strip_absolute_form(target);
     let (path, query) = match target.split_once('?') {
@@ -152,26 +180,15 @@ pub fn read_request(
     };
     // A fragment is never sent by well-behaved clients; drop it if present.
     let query = query.split('#').next().unwrap_or("").to_string();
-
-    let mut headers = Vec::new();
-    loop {
-        let Some(line) = read_line(reader)? else {
-            return Err(ReadError::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed in headers",
-            )));
-        };
-        if line.is_empty() {
-            break;
-        }
-        if headers.len() >= MAX_HEADERS {
-            return Err(ReadError::Bad("too many headers".into()));
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(ReadError::Bad(format!("malformed header line: {line:?}")));
-        };
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            // The whole head was checked to be UTF-8 above.
+            let value = String::from_utf8_lossy(h.value);
+            (h.name.to_ascii_lowercase(), value.trim().to_string())
+        })
+        .collect();
     let mut req = Request {
         method: method.to_string(),
         path,
@@ -213,6 +230,47 @@ pub fn read_request(
     Ok(req)
 }
 
+/// The request-head parser: strict but for runs of spaces in the request line, which the
+/// mock has always accepted.
+fn parser() -> httparse::ParserConfig {
+    let mut config = httparse::ParserConfig::default();
+    config.allow_multiple_spaces_in_request_line_delimiters(true);
+    config
+}
+
+/// The 400 message for a request head `httparse` refused, naming the line at fault.
+fn head_error(head: &[u8]) -> String {
+    // Only called on a complete head that is valid UTF-8 (checked before parsing).
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.lines().skip_while(|l| l.is_empty());
+    let request_line = lines.next().unwrap_or("");
+    let parses = |head: &str| {
+        let mut slots = [httparse::EMPTY_HEADER; 1];
+        let mut request = httparse::Request::new(&mut slots);
+        matches!(
+            parser().parse_request(&mut request, head.as_bytes()),
+            Ok(httparse::Status::Complete(_))
+        )
+    };
+    if !parses(&format!("{request_line}\r\n\r\n")) {
+        let tokens: Vec<&str> = request_line.split(' ').filter(|t| !t.is_empty()).collect();
+        return match tokens.as_slice() {
+            [_, _, version] if !matches!(*version, "HTTP/1.0" | "HTTP/1.1") => {
+                format!("unsupported protocol {version:?}")
+            }
+            _ => format!("malformed request line: {request_line:?}"),
+        };
+    }
+    // `read_head` already refused more than `MAX_HEADERS` lines.
+    match lines
+        .take_while(|l| !l.is_empty())
+        .find(|l| !parses(&format!("GET / HTTP/1.1\r\n{l}\r\n\r\n")))
+    {
+        Some(line) => format!("malformed header line: {line:?}"),
+        None => "malformed request head".into(),
+    }
+}
+
 /// Turns `http://host:port/path?q` (absolute-form, sent to proxies) into `/path?q`.
 fn strip_absolute_form(target: &str) -> &str {
     for scheme in ["http://", "https://"] {
@@ -229,18 +287,23 @@ fn strip_absolute_form(target: &str) -> &str {
 /// Decodes a `Transfer-Encoding: chunked` body (trailers are read and discarded).
 fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
     let mut body = Vec::new();
+    let mut line = Vec::new();
     loop {
-        let Some(line) = read_line(reader)? else {
+        line.clear();
+        let Some(len) = read_line(reader, &mut line)? else {
             return Err(ReadError::Bad("EOF in chunked body".into()));
         };
-        let size_text = line.split(';').next().unwrap_or("").trim();
+        let size_line = String::from_utf8_lossy(&line[..len]);
+        let size_text = size_line.split(';').next().unwrap_or("").trim();
         let size = usize::from_str_radix(size_text, 16)
             .map_err(|_| ReadError::Bad(format!("invalid chunk size {size_text:?}")))?;
         if size == 0 {
             // Trailer section ends with an empty line.
-            while let Some(l) = read_line(reader)? {
-                if l.is_empty() {
-                    break;
+            loop {
+                line.clear();
+                match read_line(reader, &mut line)? {
+                    None | Some(0) => break,
+                    Some(_) => {}
                 }
             }
             return Ok(body);
@@ -262,47 +325,23 @@ fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
 /// Percent-decodes `s`; `plus_as_space` for query strings (form encoding). Invalid
 /// escapes are kept literally; invalid UTF-8 is replaced with U+FFFD.
 pub fn percent_decode(s: &str, plus_as_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' if plus_as_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    if plus_as_space {
+        decode(&s.replace('+', " "))
+    } else {
+        decode(s)
     }
 }
 
-/// Splits and decodes a raw query string into `(name, value)` pairs, in order.
+/// Splits and decodes a raw query string into `(name, value)` pairs, in order
+/// (`application/x-www-form-urlencoded`: `+` is a space).
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
-            None => (percent_decode(pair, true), String::new()),
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -478,6 +517,26 @@ mod tests {
             parse("GET / HTTP/1.1\r\nContent-Length: nope\r\n\r\n"),
             Err(ReadError::Bad(_))
         ));
+    }
+
+    #[test]
+    fn bad_request_messages_name_the_line_at_fault() {
+        let message = |raw: &str| match parse(raw) {
+            Err(ReadError::Bad(m)) => m,
+            other => panic!("{raw:?} gave {other:?}"),
+        };
+        assert_eq!(
+            message("HELLO\r\n\r\n"),
+            "malformed request line: \"HELLO\""
+        );
+        assert_eq!(
+            message("GET / HTTP/2.0\r\n\r\n"),
+            "unsupported protocol \"HTTP/2.0\""
+        );
+        assert_eq!(
+            message("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"),
+            "malformed header line: \"Bad Header\""
+        );
     }
 
     #[test]

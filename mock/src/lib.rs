@@ -5,9 +5,14 @@
 //! filters, per-resource fields and write validation, plus a control API under
 //! `/__mock/` for the request log, runtime configuration and fault injection.
 //!
-//! Layers: [`http`] (bytes ↔ requests/responses), [`data`] + [`store`] (generated records
-//! and the list engine), [`render`] (JSON shapes), [`routes`] (endpoints), [`faults`],
-//! [`control`], and [`server`] (pipeline and connections).
+//! Layers: [`http`] (bytes ↔ requests/responses), [`resources`] (one module per resource:
+//! record, generation, rendering, list filters, writes), [`data`] (shared generation pools
+//! and [`data::generate`]), [`store`] (tables and the list engine), [`routes`] (routing and
+//! what all endpoints share), [`faults`], [`control`], [`server`] (pipeline and
+//! connections), and [`launcher`] (starting the mock binary from tests).
+//!
+//! The mock knows nothing of the FDW's catalogue (`partnerstack-api`): it is the oracle the
+//! catalogue is tested against.
 
 pub mod auth;
 pub mod cli;
@@ -17,10 +22,12 @@ pub mod data;
 pub mod envelope;
 pub mod faults;
 pub mod http;
+pub mod launcher;
 pub mod log;
 pub mod model;
 pub mod ratelimit;
 pub mod render;
+pub mod resources;
 pub mod rng;
 pub mod routes;
 pub mod server;

@@ -216,7 +216,7 @@ fn connection(mut stream: TcpStream, server: &Server) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::base64_encode;
+    use crate::auth::basic_header;
     use crate::data::Sizes;
     use crate::http::Version;
     use serde_json::json;
@@ -233,10 +233,7 @@ mod tests {
     }
 
     fn basic(public: &str, secret: &str) -> String {
-        format!(
-            "Basic {}",
-            base64_encode(format!("{public}:{secret}").as_bytes())
-        )
+        basic_header(public, secret)
     }
 
     fn request(method: &str, target: &str, auth: Option<&str>, body: Option<Value>) -> Request {

@@ -9,10 +9,17 @@
 //!
 //! so a page of a million-row table costs microseconds, not a full scan.
 
-use crate::model::{
-    Action, Customer, Deal, Group, Lead, Link, Offer, Partnership, Record, Reward, RowId, Text,
-    Tier, Transaction, Webhook,
-};
+use crate::model::{Record, RowId, Text};
+use crate::resources::actions::Action;
+use crate::resources::customers::Customer;
+use crate::resources::deals::Deal;
+use crate::resources::groups::Group;
+use crate::resources::leads::Lead;
+use crate::resources::links::Link;
+use crate::resources::partnerships::{Partnership, Tier};
+use crate::resources::rewards::{Offer, Reward};
+use crate::resources::transactions::Transaction;
+use crate::resources::webhooks::Webhook;
 use crate::rng::Rng;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -452,7 +459,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Webhook;
+    use crate::resources::webhooks::Webhook;
 
     fn hook(key: &str, created: i64, updated: i64) -> Webhook {
         Webhook {

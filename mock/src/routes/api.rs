@@ -1,88 +1,14 @@
-//! Vendor API (`/api/v2/...`): authentication, rate limiting, routing, reads, deletes.
+//! Vendor API (`/api/v2/...`): authentication, rate limiting, routing by path and method,
+//! then dispatch through [`Resource`] (reads, writes, deletes).
 
-use super::lists::{self, ListResource};
 use super::{Ctx, writes};
 use crate::auth::KeyPair;
 use crate::envelope::{self, ApiError};
 use crate::http::Response;
-use crate::render;
+use crate::resources::{Resource, links};
 use crate::store::Store;
 use crate::validate;
 use std::time::Instant;
-
-/// Resources with a collection path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    /// customers
-    Customers,
-    /// partnerships
-    Partnerships,
-    /// groups
-    Groups,
-    /// deals
-    Deals,
-    /// leads
-    Leads,
-    /// transactions
-    Transactions,
-    /// rewards
-    Rewards,
-    /// actions
-    Actions,
-    /// webhooks
-    Webhooks,
-}
-
-impl Resource {
-    fn from_segment(s: &str) -> Option<Self> {
-        Some(match s {
-            "customers" => Resource::Customers,
-            "partnerships" => Resource::Partnerships,
-            "groups" => Resource::Groups,
-            "deals" => Resource::Deals,
-            "leads" => Resource::Leads,
-            "transactions" => Resource::Transactions,
-            "rewards" => Resource::Rewards,
-            "actions" => Resource::Actions,
-            "webhooks" => Resource::Webhooks,
-            _ => return None,
-        })
-    }
-
-    fn list(self) -> ListResource {
-        match self {
-            Resource::Customers => ListResource::Customers,
-            Resource::Partnerships => ListResource::Partnerships,
-            Resource::Groups => ListResource::Groups,
-            Resource::Deals => ListResource::Deals,
-            Resource::Leads => ListResource::Leads,
-            Resource::Transactions => ListResource::Transactions,
-            Resource::Rewards => ListResource::Rewards,
-            Resource::Actions => ListResource::Actions,
-            Resource::Webhooks => ListResource::Webhooks,
-        }
-    }
-
-    /// Whether `/{resource}/{key}` exists, and which methods it has.
-    fn item_methods(self) -> Option<&'static [&'static str]> {
-        match self {
-            Resource::Customers
-            | Resource::Partnerships
-            | Resource::Deals
-            | Resource::Leads
-            | Resource::Webhooks => Some(&["GET", "PATCH", "DELETE"]),
-            Resource::Transactions | Resource::Actions => Some(&["DELETE"]),
-            Resource::Groups | Resource::Rewards => None,
-        }
-    }
-
-    fn collection_methods(self) -> &'static [&'static str] {
-        match self {
-            Resource::Groups => &["GET"],
-            _ => &["GET", "POST"],
-        }
-    }
-}
 
 /// A matched vendor path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,84 +96,15 @@ pub fn handle(ctx: &Ctx, segs: &[String]) -> Response {
 /// GET: lists, single objects, links.
 fn read(ctx: &Ctx, s: &Store, route: &Route) -> Result<Response, ApiError> {
     match route {
-        Route::Collection(r) => lists::list(ctx, s, r.list()),
-        Route::Links(id) => lists::links(ctx, s, id),
+        Route::Collection(r) => r.list(ctx, s),
+        Route::Links(id) => links::list(ctx, s, id),
         Route::Item(r, id) => get_item(s, *r, id),
     }
 }
 
-/// Lower-case singular name used in messages.
-fn noun(r: Resource) -> &'static str {
-    match r {
-        Resource::Customers => "customer",
-        Resource::Partnerships => "partnership",
-        Resource::Groups => "group",
-        Resource::Deals => "deal",
-        Resource::Leads => "lead",
-        Resource::Transactions => "transaction",
-        Resource::Rewards => "reward",
-        Resource::Actions => "action",
-        Resource::Webhooks => "webhook",
-    }
-}
-
-/// Capitalized singular name used in success messages.
-pub fn title(r: Resource) -> String {
-    let n = noun(r);
-    let mut c = n.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn not_found(r: Resource) -> ApiError {
-    ApiError::not_found(format!("{} not found", noun(r)))
-}
-
-/// Row id of a live item addressed by its path id.
-pub fn find_item(s: &Store, r: Resource, id: &str) -> Result<u32, ApiError> {
-    let found = match r {
-        Resource::Customers => s.find_customer(id),
-        Resource::Partnerships => s.find_partnership(id),
-        Resource::Deals => s.deals.find_live(id),
-        Resource::Leads => s.leads.find_live(id),
-        Resource::Webhooks => s.webhooks.find_live(id),
-        Resource::Transactions => s.transactions.find_live(id),
-        Resource::Actions => s.actions.find_live(id),
-        Resource::Groups => s.groups.find_live(id),
-        Resource::Rewards => s.rewards.find_live(id),
-    };
-    found.ok_or_else(|| not_found(r))
-}
-
-/// Renders one item in the single-object envelope.
-pub fn item_response(s: &Store, r: Resource, id: u32, message: &str) -> Response {
-    match r {
-        Resource::Customers => envelope::single(render::customer(s, s.customers.row(id)), message),
-        Resource::Partnerships => {
-            envelope::single(render::partnership(s, s.partnerships.row(id)), message)
-        }
-        Resource::Deals => envelope::single(render::deal(s, s.deals.row(id)), message),
-        Resource::Leads => envelope::single(render::lead(s, s.leads.row(id)), message),
-        Resource::Webhooks => envelope::single(render::webhook(s.webhooks.row(id)), message),
-        Resource::Transactions => {
-            envelope::single(render::transaction(s, s.transactions.row(id)), message)
-        }
-        Resource::Actions => envelope::single(render::action(s, s.actions.row(id)), message),
-        Resource::Rewards => envelope::single(render::reward(s, s.rewards.row(id)), message),
-        Resource::Groups => envelope::single(render::group(s.groups.row(id)), message),
-    }
-}
-
 fn get_item(s: &Store, r: Resource, id: &str) -> Result<Response, ApiError> {
-    let row = find_item(s, r, id)?;
-    Ok(item_response(
-        s,
-        r,
-        row,
-        &format!("{} retrieved successfully", title(r)),
-    ))
+    let row = r.find(s, id)?;
+    Ok(r.item_response(s, row, &format!("{} retrieved successfully", r.title())))
 }
 
 /// POST, PATCH, DELETE.
@@ -268,59 +125,11 @@ fn write(
 
 /// Soft delete: the object disappears from lists and GETs.
 fn delete(s: &mut Store, r: Resource, id: &str) -> Result<Response, ApiError> {
-    let row = find_item(s, r, id)?;
-    match r {
-        Resource::Customers => {
-            s.customers.delete(row);
-            let c = s.customers.row(row);
-            if let Some(k) = c.customer_key.clone()
-                && s.customer_keys.get(&k) == Some(&row)
-            {
-                s.customer_keys.remove(&k);
-            }
-            let p = c.partnership;
-            let p = s.partnerships.row_mut(p);
-            p.customer_count = p.customer_count.saturating_sub(1);
-        }
-        Resource::Partnerships => {
-            s.partnerships.delete(row);
-            let k = s.partnerships.row(row).partner_key.clone();
-            if s.partner_keys.get(&k) == Some(&row) {
-                s.partner_keys.remove(&k);
-            }
-        }
-        Resource::Deals => {
-            s.deals.delete(row);
-        }
-        Resource::Leads => {
-            s.leads.delete(row);
-        }
-        Resource::Webhooks => {
-            s.webhooks.delete(row);
-        }
-        Resource::Transactions => {
-            s.transactions.delete(row);
-        }
-        Resource::Actions => {
-            s.actions.delete(row);
-            // Archiving an action also archives the rewards it created (§4.9).
-            let earned: Vec<u32> = s
-                .rewards
-                .live()
-                .filter(|(_, rw)| rw.action == Some(row))
-                .map(|(i, _)| i)
-                .collect();
-            for i in earned {
-                s.rewards.delete(i);
-            }
-        }
-        Resource::Groups | Resource::Rewards => {
-            return Err(ApiError::new(405, "Method Not Allowed"));
-        }
-    }
+    let row = r.find(s, id)?;
+    r.delete(s, row)?;
     Ok(envelope::bare(
         200,
-        &format!("{} deleted successfully", title(r)),
+        &format!("{} deleted successfully", r.title()),
     ))
 }
 
@@ -362,11 +171,5 @@ mod tests {
             route(&segs("transactions/t")).unwrap().methods(),
             &["DELETE"]
         );
-    }
-
-    #[test]
-    fn titles() {
-        assert_eq!(title(Resource::Customers), "Customer");
-        assert_eq!(title(Resource::Partnerships), "Partnership");
     }
 }

@@ -1,11 +1,12 @@
-//! List endpoints: query validation (§2, §3), equality filters, and rendering of pages.
+//! The list machinery every list endpoint shares: query validation (§2, §3), equality
+//! filters and the rendering of pages. Each resource's own filters are in its module under
+//! [`crate::resources`].
 
 use super::{Ctx, ListFault};
 use crate::envelope::{self, ApiError};
 use crate::http::Response;
 use crate::model::{Record, RowId};
-use crate::render;
-use crate::store::{Cursor, PageError, PageQuery, Store, Table, TimeRange};
+use crate::store::{Cursor, PageError, PageQuery, Table, TimeRange};
 use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
@@ -101,10 +102,10 @@ pub fn page_query(
 }
 
 /// A filter predicate over records of one table.
-type Pred<'a, T> = Box<dyn Fn(&T) -> bool + 'a>;
+pub(crate) type Pred<'a, T> = Box<dyn Fn(&T) -> bool + 'a>;
 
 /// Collects the equality filters present in the request.
-struct Filters<'a, 'c, T> {
+pub(crate) struct Filters<'a, 'c, T> {
     ctx: &'c Ctx<'c>,
     preds: Vec<Pred<'a, T>>,
     /// `name=value` of each filter applied, identifying the predicate.
@@ -112,7 +113,8 @@ struct Filters<'a, 'c, T> {
 }
 
 impl<'a, 'c, T: 'a> Filters<'a, 'c, T> {
-    fn new(ctx: &'c Ctx<'c>) -> Self {
+    /// No filters yet.
+    pub(crate) fn new(ctx: &'c Ctx<'c>) -> Self {
         Self {
             ctx,
             preds: Vec::new(),
@@ -121,7 +123,7 @@ impl<'a, 'c, T: 'a> Filters<'a, 'c, T> {
     }
 
     /// Adds `f(row, value)` when query parameter `name` is present.
-    fn on(mut self, name: &str, f: impl Fn(&T, &str) -> bool + 'a) -> Self {
+    pub(crate) fn on(mut self, name: &str, f: impl Fn(&T, &str) -> bool + 'a) -> Self {
         if let Some(v) = self.ctx.param(name) {
             self.signature.push_str(&format!("{name}={v:?};"));
             let v = v.to_string();
@@ -131,7 +133,7 @@ impl<'a, 'c, T: 'a> Filters<'a, 'c, T> {
     }
 
     /// The combined predicate (`None` without filters) and its signature.
-    fn combined(self) -> (Option<Pred<'a, T>>, String) {
+    pub(crate) fn combined(self) -> (Option<Pred<'a, T>>, String) {
         if self.preds.is_empty() {
             (None, self.signature)
         } else {
@@ -145,7 +147,7 @@ impl<'a, 'c, T: 'a> Filters<'a, 'c, T> {
 }
 
 /// Runs the page and renders the list envelope.
-fn respond<'s, T: Record, V: Serialize>(
+pub(crate) fn respond<'s, T: Record, V: Serialize>(
     ctx: &Ctx,
     table: &'s Table<T>,
     dates: DateFilters,
@@ -175,188 +177,6 @@ fn respond<'s, T: Record, V: Serialize>(
         .map(|&id: &RowId| render(table.row(id)))
         .collect();
     Ok(envelope::list(items, page.has_more, page.total, message))
-}
-
-/// The list resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListResource {
-    /// `GET /api/v2/customers`
-    Customers,
-    /// `GET /api/v2/partnerships`
-    Partnerships,
-    /// `GET /api/v2/groups`
-    Groups,
-    /// `GET /api/v2/deals`
-    Deals,
-    /// `GET /api/v2/leads`
-    Leads,
-    /// `GET /api/v2/transactions`
-    Transactions,
-    /// `GET /api/v2/rewards`
-    Rewards,
-    /// `GET /api/v2/actions`
-    Actions,
-    /// `GET /api/v2/webhooks`
-    Webhooks,
-}
-
-/// Answers a list request.
-pub fn list(ctx: &Ctx, s: &Store, resource: ListResource) -> Result<Response, ApiError> {
-    let partner_key_of = |p: RowId| &*s.partnerships.row(p).partner_key;
-    let slug_of = |g: RowId| &*s.groups.row(g).slug;
-    match resource {
-        ListResource::Customers => {
-            let f = Filters::new(ctx)
-                .on("partner_key", |c: &crate::model::Customer, v| {
-                    partner_key_of(c.partnership) == v
-                })
-                .on("group", |c, v| {
-                    slug_of(s.partnerships.row(c.partnership).group) == v
-                });
-            respond(
-                ctx,
-                &s.customers,
-                ALL_DATES,
-                f.combined(),
-                |c| render::customer(s, c),
-                "Retrieved customers successfully",
-            )
-        }
-        ListResource::Partnerships => {
-            let f = Filters::new(ctx)
-                .on("partner_key", |p: &crate::model::Partnership, v| {
-                    &*p.partner_key == v
-                })
-                .on("approved_status", |p, v| p.approved_status == v)
-                .on("group_key", |p, v| &*s.groups.row(p.group).key == v);
-            respond(
-                ctx,
-                &s.partnerships,
-                ALL_DATES,
-                f.combined(),
-                |p| render::partnership(s, p),
-                "Retrieved partnerships successfully",
-            )
-        }
-        ListResource::Groups => respond(
-            ctx,
-            &s.groups,
-            ALL_DATES,
-            (None, String::new()),
-            render::group,
-            "Retrieved groups successfully",
-        ),
-        ListResource::Deals => {
-            let f = Filters::new(ctx)
-                .on("partner_key", |d: &crate::model::Deal, v| {
-                    d.partnership.is_some_and(|p| partner_key_of(p) == v)
-                })
-                .on("group", |d, v| slug_of(d.group) == v)
-                .on("customer_key", |d, v| {
-                    d.customer.is_some_and(|c| {
-                        let c = s.customers.row(c);
-                        &*c.key == v || c.customer_key.as_deref() == Some(v)
-                    })
-                });
-            respond(
-                ctx,
-                &s.deals,
-                ALL_DATES,
-                f.combined(),
-                |d| render::deal(s, d),
-                "Retrieved deals successfully",
-            )
-        }
-        ListResource::Leads => {
-            let f = Filters::new(ctx)
-                .on("partner_key", |l: &crate::model::Lead, v| {
-                    partner_key_of(l.partnership) == v
-                })
-                .on("group", |l, v| {
-                    let g = l
-                        .group
-                        .unwrap_or_else(|| s.partnerships.row(l.partnership).group);
-                    slug_of(g) == v
-                });
-            respond(
-                ctx,
-                &s.leads,
-                ALL_DATES,
-                f.combined(),
-                |l| render::lead(s, l),
-                "Retrieved leads successfully",
-            )
-        }
-        ListResource::Transactions => respond(
-            ctx,
-            &s.transactions,
-            CREATED_ONLY,
-            (None, String::new()),
-            |t| render::transaction(s, t),
-            "Transactions retrieved successfully",
-        ),
-        ListResource::Rewards => {
-            let f = Filters::new(ctx)
-                .on("status", |r: &crate::model::Reward, v| r.reward_status == v)
-                .on("group_key", |r, v| {
-                    r.partnership
-                        .is_some_and(|p| &*s.groups.row(s.partnerships.row(p).group).key == v)
-                })
-                .on("customer_key", |r, v| {
-                    r.customer.is_some_and(|c| &*s.customers.row(c).key == v)
-                })
-                .on("invoice_key", |r, v| {
-                    r.invoice.as_ref().is_some_and(|i| &*i.key == v)
-                });
-            respond(
-                ctx,
-                &s.rewards,
-                CREATED_ONLY,
-                f.combined(),
-                |r| render::reward(s, r),
-                "Rewards page returned successfully",
-            )
-        }
-        ListResource::Actions => {
-            let f = Filters::new(ctx)
-                .on("partnership_key", |a: &crate::model::Action, v| {
-                    &*s.partnerships.row(a.partnership).key == v
-                })
-                .on("action_type", |a, v| &*a.action_type == v);
-            respond(
-                ctx,
-                &s.actions,
-                ALL_DATES,
-                f.combined(),
-                |a| render::action(s, a),
-                "Actions retrieved successfully",
-            )
-        }
-        ListResource::Webhooks => respond(
-            ctx,
-            &s.webhooks,
-            NO_DATES,
-            (None, String::new()),
-            render::webhook,
-            "Retrieved webhooks successfully",
-        ),
-    }
-}
-
-/// `GET /api/v2/links/partnership/{partnership_key}`.
-pub fn links(ctx: &Ctx, s: &Store, id: &str) -> Result<Response, ApiError> {
-    let p = s
-        .find_partnership(id)
-        .ok_or_else(|| ApiError::not_found("partnership not found"))?;
-    let pred: Pred<'_, crate::model::Link> = Box::new(move |l| l.partnership == p);
-    respond(
-        ctx,
-        &s.links,
-        NO_DATES,
-        (Some(pred), format!("partnership={p}")),
-        render::link,
-        "Page returned successfully",
-    )
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 //! customer back through `GET /api/v2/customers/{customer_key}`.
 
 use super::Ctx;
-use super::writes::create_conversion_customer;
 use crate::envelope::{self, ApiError};
 use crate::http::Response;
+use crate::resources::customers::create_conversion_customer;
 use crate::validate::{self, Body};
 
 /// Answers a conversion request.

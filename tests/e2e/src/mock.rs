@@ -1,12 +1,10 @@
 //! The local PartnerStack mock (`partnerstack-mock`), one process per [`Mock`] value.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, SystemTime};
 
+use partnerstack_mock::launcher::{self, Launcher, MockProcess};
 use serde_json::Value;
 
 use crate::http::{self, HttpResponse};
@@ -23,72 +21,19 @@ pub const API_PREFIX: &str = "/api/v2";
 /// The API's largest page; listing everything with it takes the fewest requests.
 pub const MAX_PAGE_SIZE: u32 = 250;
 
-/// How long the mock may take to print its `listening on` line.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
 static NEXT_MOCK: AtomicU32 = AtomicU32::new(1);
 
 /// A running mock; the process is killed when this value is dropped.
 #[derive(Debug)]
 pub struct Mock {
-    child: Child,
-    port: u16,
+    process: MockProcess,
     stderr_path: PathBuf,
 }
 
-/// The mock binary: `$PARTNERSTACK_MOCK_BIN`, else the newer of
-/// `<target dir>/release/partnerstack-mock` and `<target dir>/debug/partnerstack-mock`.
-/// The target dir is `$CARGO_TARGET_DIR`, else the one this test binary was built into.
+/// The mock binary: `$PARTNERSTACK_MOCK_BIN`, else built once per test process for this test
+/// binary's profile and target directory (see [`partnerstack_mock::launcher::binary`]).
 pub fn mock_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PARTNERSTACK_MOCK_BIN") {
-        let bin = PathBuf::from(bin);
-        assert!(
-            bin.is_file(),
-            "PARTNERSTACK_MOCK_BIN={} is not a file",
-            bin.display()
-        );
-        return bin;
-    }
-    let mut target_dirs = Vec::new();
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        target_dirs.push(PathBuf::from(dir));
-    }
-    // <target>/<profile>/deps/<test binary>
-    if let Some(target) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().nth(3).map(PathBuf::from))
-    {
-        target_dirs.push(target);
-    }
-    target_dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-
-    let mut candidates: Vec<(SystemTime, PathBuf)> = Vec::new();
-    for target in &target_dirs {
-        for profile in ["release", "debug"] {
-            let bin = target.join(profile).join("partnerstack-mock");
-            if let Ok(meta) = std::fs::metadata(&bin)
-                && meta.is_file()
-            {
-                candidates.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), bin));
-            }
-        }
-        if !candidates.is_empty() {
-            break;
-        }
-    }
-    candidates.sort();
-    candidates.pop().map(|(_, bin)| bin).unwrap_or_else(|| {
-        panic!(
-            "partnerstack-mock binary not found under {}; build it first:\n    \
-             cargo build --release -p partnerstack-mock\n\
-             or point PARTNERSTACK_MOCK_BIN at it",
-            target_dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
+    launcher::binary().to_path_buf()
 }
 
 impl Mock {
@@ -100,65 +45,43 @@ impl Mock {
     /// Starts the mock with `--port 0` plus `args`, e.g.
     /// `&["--seed", "7", "--size", "customers=600", "--rate-limit", "5"]`.
     pub fn start_with(args: &[&str]) -> Mock {
-        let bin = mock_binary();
         let n = NEXT_MOCK.fetch_add(1, Ordering::Relaxed);
         let stderr_path = run_dir().join(format!("mock-{n}.stderr"));
         let stderr = std::fs::File::create(&stderr_path).expect("cannot create the mock's log");
-        let mut child = Command::new(&bin)
-            .args(["--port", "0"])
+        let started = Launcher::new()
             .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        register_child(child.id());
-
-        // Read the port line on a thread so a silent mock fails the test instead of hanging it;
-        // the thread then keeps draining stdout so the mock never blocks on a full pipe.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(STARTUP_TIMEOUT).unwrap_or_default();
-        let port = line
-            .trim()
-            .strip_prefix("listening on 127.0.0.1:")
-            .and_then(|p| p.parse::<u16>().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let status = child.wait().ok();
-            let mut log = String::new();
-            if let Ok(mut f) = std::fs::File::open(&stderr_path) {
-                let _ = f.read_to_string(&mut log);
+            .start_with(register_child);
+        match started {
+            Ok(process) if process.addr().ip() == std::net::Ipv4Addr::LOCALHOST => Mock {
+                process,
+                stderr_path,
+            },
+            Ok(process) => panic!(
+                "the mock {args:?} listens on {}, not on 127.0.0.1",
+                process.addr()
+            ),
+            Err(e) => {
+                let mut log = String::new();
+                if let Ok(mut f) = std::fs::File::open(&stderr_path) {
+                    let _ = f.read_to_string(&mut log);
+                }
+                panic!(
+                    "{} {args:?}: {e}; its stderr:\n{log}",
+                    mock_binary().display()
+                );
             }
-            panic!(
-                "{} {:?} did not print `listening on 127.0.0.1:<port>` (got {line:?}, exit \
-                 {status:?}); its stderr:\n{log}",
-                bin.display(),
-                args
-            );
-        };
-        Mock {
-            child,
-            port,
-            stderr_path,
         }
     }
 
     /// The mock's TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
-        self.port
+        self.process.port()
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     /// `http://127.0.0.1:<port>/api/v2`: the value for the server's `api_url` option.
@@ -179,7 +102,7 @@ impl Mock {
         basic_auth: Option<(&str, &str)>,
         body: Option<&Value>,
     ) -> HttpResponse {
-        http::request(self.port, method, path_and_query, basic_auth, body).unwrap_or_else(|e| {
+        http::request(self.port(), method, path_and_query, basic_auth, body).unwrap_or_else(|e| {
             panic!(
                 "{method} {path_and_query} to the mock failed: {e}; mock stderr:\n{}",
                 self.stderr_log()
@@ -354,11 +277,4 @@ pub fn request_param(request: &Value, name: &str) -> Option<String> {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (k == name).then(|| v.to_owned())
         })
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
