@@ -8,7 +8,7 @@
 use crate::catalogue::{Pushdown, Resource};
 
 /// Comparison operators the API can express.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// `=`, and `= ANY(...)` / `IN (...)` with several values.
     Eq,
