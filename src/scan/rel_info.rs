@@ -162,7 +162,8 @@ pub unsafe fn with_rel_info<R>(
     // SAFETY: `baserel` is live (caller) and was palloc'd by the planner (makeNode in
     // build_simple_rel), so GetMemoryChunkContext gives the context holding it: the RelInfo is
     // attached to that context and dropped when it goes, never before the RelOptInfo and never
-    // after. Nothing but this function reads `fdw_private`, and the plan does not keep it.
+    // after. Nothing but this function reads `fdw_private` (fdw.rs leaves out the framework's
+    // GetForeignUpperPaths, which would take it for its own state), and the plan does not keep it.
     unsafe {
         if (*baserel).fdw_private.is_null() {
             let info = RelInfo::build(root, baserel, foreigntableid);
