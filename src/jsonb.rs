@@ -6,6 +6,8 @@
 //! steps aside: a non-integer number (f64 would lose the scale the API sent, `1.50` → `1.5`), an
 //! integer beyond i64, or a NUL character (which jsonb rejects): then `jsonb_in` parses the text.
 
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 use std::ffi::{CString, c_char};
 use std::ptr;
 
@@ -27,6 +29,9 @@ pub fn jsonb_datum(text: &str) -> pg_sys::Datum {
     .deserialize(&mut de)
     .and_then(|()| de.end());
     match built {
+        // SAFETY: `result` is the finished top-level container pushJsonbValue built in the
+        // current memory context, and the strings it points at are still held by
+        // `builder.owned`; JsonbValueToJsonb copies everything into one new datum.
         Ok(()) if !builder.result.is_null() => unsafe {
             pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(builder.result))
         },
@@ -38,6 +43,9 @@ pub fn jsonb_datum(text: &str) -> pg_sys::Datum {
 fn jsonb_in(text: &str) -> pg_sys::Datum {
     // JSON text has no raw NUL byte (a NUL can only appear escaped as \u0000).
     let cstring = CString::new(text).unwrap_or_default();
+    // SAFETY: on the backend thread (a scan callback); jsonb_in reads the NUL-terminated
+    // `cstring`, alive for the call, and returns a datum in the current memory context. An
+    // ERROR for malformed JSON goes through pgrx's guard.
     unsafe {
         pgrx::fcinfo::direct_function_call_as_datum(
             pg_sys::jsonb_in,
@@ -61,7 +69,9 @@ impl Builder {
         let ptr = value
             .as_mut()
             .map_or(ptr::null_mut(), |v| v as *mut pg_sys::JsonbValue);
-        // pushJsonbValue copies the JsonbValue struct (not the string bytes) before returning.
+        // SAFETY: pushJsonbValue copies the JsonbValue struct (not the string bytes) before
+        // returning, and the string bytes stay in `owned` (or the input text) until
+        // JsonbValueToJsonb; `state` is null or the parse state it returned before.
         let r = unsafe { pg_sys::pushJsonbValue(&mut self.state, token, ptr) };
         if token == pg_sys::JsonbIteratorToken::WJB_END_OBJECT
             || token == pg_sys::JsonbIteratorToken::WJB_END_ARRAY
@@ -76,6 +86,8 @@ impl Builder {
 }
 
 fn string_value(ptr: *mut c_char, len: usize) -> pg_sys::JsonbValue {
+    // SAFETY: JsonbValue is a plain C struct (integers, pointers, a union of them): all zeros
+    // is a valid value of it.
     let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
     v.type_ = pg_sys::jbvType::jbvString;
     v.val.string = pg_sys::JsonbValue__bindgen_ty_1__bindgen_ty_1 {
@@ -86,6 +98,8 @@ fn string_value(ptr: *mut c_char, len: usize) -> pg_sys::JsonbValue {
 }
 
 fn scalar(type_: pg_sys::jbvType::Type) -> pg_sys::JsonbValue {
+    // SAFETY: JsonbValue is a plain C struct (integers, pointers, a union of them): all zeros
+    // is a valid value of it.
     let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
     v.type_ = type_;
     v
@@ -176,6 +190,8 @@ impl<'de> Visitor<'de> for Node<'_> {
 
     fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<(), E> {
         let mut v = scalar(pg_sys::jbvType::jbvNumeric);
+        // SAFETY: on the backend thread; int64_to_numeric pallocs the numeric in the current
+        // memory context, where it stays until JsonbValueToJsonb copies it.
         v.val.numeric = unsafe { pg_sys::int64_to_numeric(n) };
         self.builder.push(self.token, Some(v));
         Ok(())

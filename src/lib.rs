@@ -12,6 +12,7 @@ mod modify;
 mod options;
 mod quals;
 mod scan;
+mod session;
 mod table;
 
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);

@@ -27,7 +27,7 @@ use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{api_report, error, raise_api};
 use crate::options::{options_from_list, scan_config};
-use crate::scan::cached_client;
+use crate::session::cached_client;
 use pgrx::pg_sys::panic::ErrorReport;
 
 /// Keys listed in the DETAIL of a partial failure before "and N more".

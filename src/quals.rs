@@ -6,6 +6,8 @@
 //! (`now() - interval '7 days'`). The value expressions go to the plan's `fdw_exprs`, where
 //! Postgres keeps them valid for cached plans and turns outer references into parameters.
 
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 use partnerstack_api::Op;
 use partnerstack_api::catalogue::ColumnType;
 use partnerstack_api::pushdown::is_pushable;
@@ -30,13 +32,16 @@ pub struct Pushable {
 /// Classifies one clause of relation `relid` (its range-table index).
 ///
 /// # Safety
-/// `clause` must be a valid expression node of the planner.
+/// `root` must be the live PlannerInfo and `clause` a valid expression node of it, during
+/// planning, on the backend thread.
 pub unsafe fn classify(
     root: *mut pg_sys::PlannerInfo,
     table: &TableMap,
     relid: u32,
     clause: *mut pg_sys::Expr,
 ) -> Option<Pushable> {
+    // SAFETY: per the caller, `clause` is a live node, so its tag tells its type, and an OpExpr's
+    // or ScalarArrayOpExpr's `args` is a List of live expression nodes in planner memory.
     unsafe {
         let node = clause as *mut pg_sys::Node;
         match (*node).type_ {
@@ -103,7 +108,11 @@ pub unsafe fn classify(
 }
 
 /// The catalogue column when `expr` is (a relabeling of) a column of this relation.
+///
+/// # Safety
+/// `expr` must be a live expression node.
 unsafe fn column_var(table: &TableMap, relid: u32, expr: *mut pg_sys::Expr) -> Option<usize> {
+    // SAFETY: per the caller; a node tagged T_Var is a Var.
     unsafe {
         let expr = strip_relabel(expr);
         if (*(expr as *mut pg_sys::Node)).type_ != pg_sys::NodeTag::T_Var {
@@ -118,7 +127,11 @@ unsafe fn column_var(table: &TableMap, relid: u32, expr: *mut pg_sys::Expr) -> O
 }
 
 /// Removes binary-compatible casts (varchar → text).
+///
+/// # Safety
+/// `expr` must be null or a live expression node.
 pub unsafe fn strip_relabel(mut expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
+    // SAFETY: per the caller; a RelabelType's `arg` is a live expression node as well.
     unsafe {
         while !expr.is_null()
             && (*(expr as *mut pg_sys::Node)).type_ == pg_sys::NodeTag::T_RelabelType
@@ -130,7 +143,12 @@ pub unsafe fn strip_relabel(mut expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
 }
 
 /// The operator's name (`=`, `<`, ...).
+///
+/// # Safety
+/// Must be called on the backend thread, inside a transaction (it reads the syscache).
 unsafe fn opname(opno: pg_sys::Oid) -> Option<String> {
+    // SAFETY: per the caller; get_opname returns null or a NUL-terminated copy palloc'd in the
+    // current memory context, read here before anything can free it.
     unsafe {
         let name = pg_sys::get_opname(opno);
         if name.is_null() {
@@ -148,11 +166,16 @@ unsafe fn opname(opno: pg_sys::Oid) -> Option<String> {
 /// non-deterministic (e.g. case-insensitive) collation `'ABC' = 'abc'`, and a lookup of `ABC`
 /// would miss the row `abc`.
 fn deterministic(collation: pg_sys::Oid) -> bool {
+    // SAFETY: called while planning, on the backend thread inside a transaction; the syscache
+    // lookup raises an ERROR (through pgrx's guard) for an unknown collation.
     collation == pg_sys::InvalidOid || unsafe { pg_sys::get_collation_isdeterministic(collation) }
 }
 
 /// Whether the operator compares two values of the column's own type (texteq, timestamptz_gt, ...),
 /// so its meaning is the one the API filter has.
+///
+/// # Safety
+/// Must be called on the backend thread, inside a transaction (it reads the syscache).
 unsafe fn operator_takes(ty: ColumnType, opno: pg_sys::Oid) -> bool {
     let wanted = match ty {
         ColumnType::Text => pg_sys::TEXTOID,
@@ -160,17 +183,23 @@ unsafe fn operator_takes(ty: ColumnType, opno: pg_sys::Oid) -> bool {
         _ => return false,
     };
     let (mut left, mut right) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+    // SAFETY: per the caller; op_input_types writes the two Oids it is given.
     unsafe { pg_sys::op_input_types(opno, &mut left, &mut right) };
     left == wanted && right == wanted
 }
 
 /// Whether the value side can be computed once before the scan: no column of this relation,
 /// nothing volatile, no correlated subplan.
+///
+/// # Safety
+/// `root` must be the live PlannerInfo and `value` a live expression node of it.
 unsafe fn value_computable(
     root: *mut pg_sys::PlannerInfo,
     relid: u32,
     value: *mut pg_sys::Expr,
 ) -> bool {
+    // SAFETY: per the caller; these walkers only read the tree (pull_varnos allocates its set in
+    // the planner's current memory context).
     unsafe {
         let node = value as *mut pg_sys::Node;
         let varnos = pg_sys::pull_varnos(root, node);

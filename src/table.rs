@@ -1,5 +1,7 @@
 //! A foreign table's columns matched to its resource's catalogue columns, and values to datums.
 
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 use partnerstack_api::{ColumnType, Resource, Value};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -27,6 +29,9 @@ impl TableMap {
     /// catalogue's type (so a datum is never built with the wrong type).
     pub fn load(relid: pg_sys::Oid) -> TableMap {
         let resource = table_resource(relid);
+        // SAFETY: called on the backend thread inside a transaction (planning or executor
+        // start); the relation is opened with a lock held to the end of the transaction, so its
+        // tuple descriptor stays valid while `rel` (closed on drop) is used below.
         let rel = unsafe { PgRelation::with_lock(relid, pg_sys::AccessShareLock as _) };
         let name = rel.name().to_owned();
         let mut columns = Vec::new();

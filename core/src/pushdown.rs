@@ -9,7 +9,7 @@ use crate::catalogue::{Pushdown, Resource};
 use crate::client::path_segment;
 
 /// Comparison operators the API can express.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// `=`, and `= ANY(...)` / `IN (...)` with several values.
     Eq,

@@ -1,0 +1,327 @@
+//! The executor glue: BeginForeignScan (the state of one execution), the evaluation of the
+//! pushed values at run time, IterateForeignScan (row by row, page by page), ReScanForeignScan
+//! and EndForeignScan.
+//!
+//! Each execution builds its own state from the plan's spec and frees it at the end; the state
+//! is owned by the query's memory context, so an ERROR mid-scan frees it too.
+
+use std::rc::Rc;
+
+use partnerstack_api::catalogue::ColumnType;
+use partnerstack_api::client::Stats;
+use partnerstack_api::mapping::map_item;
+use partnerstack_api::pushdown;
+use partnerstack_api::{Client, Condition, Operand, Request, Scan};
+use pgrx::prelude::*;
+use pgrx::{FromDatum, PgList, pg_sys};
+
+use super::owned;
+use super::spec::ScanSpec;
+use crate::errors::{raise_api, raise_mapping, raise_pushdown};
+use crate::options::{scan_config, server_page_size};
+use crate::session::cached_client;
+use crate::table::{TableMap, timestamptz_micros, to_datum};
+
+/// Per-execution state, owned by the query's memory context (see `owned`), so it is freed
+/// even if the executor never reaches EndForeignScan (an ERROR mid-scan).
+pub(super) struct ScanState {
+    pub(super) table: TableMap,
+    pub(super) spec: ScanSpec,
+    /// ExprStates of `fdw_exprs`, one per condition.
+    exprs: Vec<*mut pg_sys::ExprState>,
+    serverid: pg_sys::Oid,
+    userid: pg_sys::Oid,
+    /// EXPLAIN without ANALYZE: the scan is begun but never run.
+    pub(super) explain_only: bool,
+    client: Option<Rc<Client>>,
+    pub(super) page_size: u32,
+    pub(super) run: Option<Run>,
+    /// Counters of runs already finished (rescans).
+    pub(super) past: Stats,
+    /// Catalogue column of each needed attribute, in `spec.needed` order.
+    wanted: Vec<usize>,
+}
+
+/// One pass over the requests (a rescan starts another).
+pub(super) struct Run {
+    pub(super) requests: Vec<Request>,
+    scan: Scan,
+}
+
+/// Calls `f` with the scan's state, `None` when the scan has no state (not begun, or ended).
+/// The borrow ends with `f`: the state cannot be kept past the callback that asked for it.
+///
+/// # Safety
+/// `node` must be a live ForeignScanState of this wrapper, within an executor callback, and
+/// `f` must not ask for the same node's state again.
+pub(super) unsafe fn with_state<R>(
+    node: *mut pg_sys::ForeignScanState,
+    f: impl FnOnce(&mut ScanState) -> R,
+) -> Option<R> {
+    // SAFETY: `fdw_state` is null or what `begin_foreign_scan` attached to the query's memory
+    // context, which outlives the node's callbacks (the node lives in that context too).
+    unsafe { owned::with((*node).fdw_state, f) }
+}
+
+/// BeginForeignScan: reads the spec back and prepares the value expressions. No request yet.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn begin_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+    eflags: std::ffi::c_int,
+) {
+    // SAFETY: Postgres calls this on the backend thread with a live ForeignScanState whose plan
+    // is a ForeignScan built by `get_foreign_plan` (so its fdw_private holds our spec), whose
+    // relation is open, and whose EState is the running query's.
+    unsafe {
+        let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+        let spec = ScanSpec::from_fdw_private((*plan).fdw_private);
+
+        let rel = (*node).ss.ss_currentRelation;
+        let relid = (*rel).rd_id;
+        let table = TableMap::load(relid);
+        let estate = (*node).ss.ps.state;
+        let rte = PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table)
+            .get_ptr((*plan).scan.scanrelid as usize - 1)
+            .expect("scan relation is in the range table");
+        let userid = if (*rte).checkAsUser != pg_sys::InvalidOid {
+            (*rte).checkAsUser
+        } else {
+            pg_sys::GetUserId()
+        };
+        let serverid = (*pg_sys::GetForeignTable(relid)).serverid;
+        let exprs = PgList::<pg_sys::ExprState>::from_pg(pg_sys::ExecInitExprList(
+            (*plan).fdw_exprs,
+            node as *mut pg_sys::PlanState,
+        ))
+        .iter_ptr()
+        .collect();
+        let wanted = spec
+            .needed
+            .iter()
+            .map(|&a| table.column_of(a).expect("needed attribute is a column"))
+            .collect();
+        let page_size = match spec.limit {
+            Some(limit) => server_page_size(serverid).min(limit),
+            None => server_page_size(serverid),
+        };
+        let state = ScanState {
+            table,
+            spec,
+            exprs,
+            serverid,
+            userid,
+            explain_only: eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0,
+            client: None,
+            page_size,
+            run: None,
+            past: Stats::default(),
+            wanted,
+        };
+        // The node and its ExprStates live in the query's context: so does the state.
+        (*node).fdw_state = owned::attach((*estate).es_query_cxt, state);
+    }
+}
+
+/// Evaluates the pushed conditions' values. With `only_safe`, skips values that need a
+/// subquery or outer row (EXPLAIN without ANALYZE must not run them) and returns false then.
+///
+/// # Safety
+/// `node` must be the live ForeignScanState that `state` belongs to, within an executor
+/// callback (its expression context is set up).
+pub(super) unsafe fn evaluate(
+    node: *mut pg_sys::ForeignScanState,
+    state: &ScanState,
+    only_safe: bool,
+) -> (Vec<Condition>, bool) {
+    let mut conditions = Vec::new();
+    let mut complete = true;
+    // SAFETY: per the caller. The i-th ExprState was initialized from the i-th expression of
+    // the plan's `fdw_exprs` for this node; values are computed in the per-tuple memory of the
+    // node's expression context, which Postgres resets between tuples, and copied into Rust
+    // values before the switch back.
+    unsafe {
+        let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
+        let exprs = PgList::<pg_sys::Expr>::from_pg((*plan).fdw_exprs);
+        let econtext = (*node).ss.ps.ps_ExprContext;
+        for (i, spec) in state.spec.conditions.iter().enumerate() {
+            if only_safe
+                && !pg_sys::pull_paramids(exprs.get_ptr(i).expect("one expr per condition"))
+                    .is_null()
+            {
+                complete = false;
+                continue;
+            }
+            let exprstate = state.exprs[i];
+            let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
+            let mut isnull = false;
+            let evalfunc = (*exprstate).evalfunc.expect("initialized expression");
+            let datum = evalfunc(exprstate, econtext, &mut isnull);
+            let ty = state.table.resource.columns[spec.column].ty;
+            let values = if isnull {
+                Some(vec![Operand::Null])
+            } else if spec.array {
+                pgrx::Array::<String>::from_datum(datum, false).map(|array| {
+                    array
+                        .iter()
+                        .map(|v| v.map_or(Operand::Null, Operand::Text))
+                        .collect()
+                })
+            } else {
+                match ty {
+                    ColumnType::Text => {
+                        String::from_datum(datum, false).map(|s| vec![Operand::Text(s)])
+                    }
+                    // ±infinity bounds nothing the API can express: leave it to Postgres.
+                    ColumnType::Timestamp => {
+                        timestamptz_micros(datum).map(|us| vec![Operand::TimestampMicros(us)])
+                    }
+                    _ => None,
+                }
+            };
+            pg_sys::MemoryContextSwitchTo(old);
+            if let Some(values) = values {
+                conditions.push(Condition {
+                    column: spec.column,
+                    op: spec.op,
+                    values,
+                });
+            }
+        }
+    }
+    (conditions, complete)
+}
+
+impl ScanState {
+    /// Starts a run: the client, the values, the requests.
+    ///
+    /// # Safety
+    /// As `evaluate`: `node` is this state's live node, within an executor callback.
+    unsafe fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
+        if self.client.is_none() {
+            let config = scan_config(self.serverid, self.userid, true);
+            self.client = Some(cached_client(
+                config.client,
+                &format!("reading {}", self.table.name),
+            ));
+        }
+        // SAFETY: per this function's contract.
+        let (conditions, _) = unsafe { evaluate(node, self, false) };
+        let requests = pushdown::plan_requests(self.table.resource, &conditions)
+            .unwrap_or_else(|e| raise_pushdown(&e));
+        self.run = Some(Run {
+            scan: Scan::new(requests.clone(), self.page_size),
+            requests,
+        });
+    }
+
+    /// Ends the current run, keeping its counters for EXPLAIN ANALYZE.
+    fn finish_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            self.past.add(&run.scan.stats);
+        }
+    }
+
+    /// The counters of every run so far, the current one included.
+    pub(super) fn stats(&self) -> Stats {
+        let mut total = self.past.clone();
+        if let Some(run) = &self.run {
+            total.add(&run.scan.stats);
+        }
+        total
+    }
+
+    /// The next row into `slot` (left empty at the end of the scan).
+    ///
+    /// # Safety
+    /// `node` is this state's live node and `slot` its scan tuple slot, within
+    /// IterateForeignScan.
+    unsafe fn next_row(
+        &mut self,
+        node: *mut pg_sys::ForeignScanState,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) {
+        // SAFETY: per this function's contract. The slot's values and nulls arrays have
+        // `natts` entries (its tuple descriptor's), and the datums are built in the current
+        // memory context, the executor's per-tuple one, valid until the next row.
+        unsafe {
+            if self.run.is_none() {
+                self.start(node);
+            }
+            if let Some(clear) = (*(*slot).tts_ops).clear {
+                clear(slot);
+            }
+            let client = self
+                .client
+                .as_ref()
+                .expect("client is built when a run starts");
+            let run = self.run.as_mut().expect("run was started");
+            let item = match run.scan.next_item(client) {
+                Ok(Some(item)) => item,
+                Ok(None) => return,
+                Err(e) => raise_api(&e, &format!("reading {}", self.table.name)),
+            };
+            let values = map_item(self.table.resource, &item, &self.wanted)
+                .unwrap_or_else(|e| raise_mapping(&e));
+            if let Some(rowid) = self.spec.rowid
+                && let Some(pos) = self.spec.needed.iter().position(|&a| a == rowid)
+                && values[pos] == partnerstack_api::Value::Null
+            {
+                let column = self.table.resource.columns[self.wanted[pos]].name;
+                crate::errors::error(
+                    pgrx::PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+                    format!(
+                        "{} row {} has no {column}, so PartnerStack cannot address it",
+                        self.table.name,
+                        item.key().as_deref().unwrap_or("(without key)")
+                    ),
+                )
+                .set_detail(
+                    "Nothing was sent. PartnerStack updates and deletes this resource by that column.",
+                )
+                .report(PgLogLevel::ERROR);
+            }
+            let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+            let datums = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+            let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+            nulls.fill(true);
+            for (&attnum, value) in self.spec.needed.iter().zip(values) {
+                let i = attnum as usize - 1;
+                if let Some(datum) = to_datum(value) {
+                    datums[i] = datum;
+                    nulls[i] = false;
+                }
+            }
+            pg_sys::ExecStoreVirtualTuple(slot);
+        }
+    }
+}
+
+/// IterateForeignScan: the next row, fetching the next page when the current one is used up.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn iterate_foreign_scan(
+    node: *mut pg_sys::ForeignScanState,
+) -> *mut pg_sys::TupleTableSlot {
+    // SAFETY: Postgres calls this on the backend thread with the live node it began; its scan
+    // slot belongs to the node.
+    unsafe {
+        let slot = (*node).ss.ss_ScanTupleSlot;
+        with_state(node, |state| state.next_row(node, slot)).expect("scan was begun");
+        slot
+    }
+}
+
+/// ReScanForeignScan: the next iteration re-evaluates the values (an outer row may have changed
+/// them) and starts over.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn re_scan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    // SAFETY: Postgres calls this on the backend thread with the live node it began.
+    unsafe { with_state(node, ScanState::finish_run) };
+}
+
+/// EndForeignScan: frees the state (closing idle connections).
+#[pg_guard]
+pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
+    // SAFETY: Postgres calls this on the backend thread with the live node it began, once, and
+    // no borrow of the state is live here; the query's memory context still holds the header.
+    unsafe { owned::free((*node).fdw_state) };
+}
