@@ -1,4 +1,5 @@
-//! The one place API-layer errors become Postgres ERRORs, each with its SQLSTATE and a hint.
+//! The one place errors become Postgres ERRORs (API, mapping, pushdown, option and write
+//! errors, and the write reports of a multi-row statement), each with its SQLSTATE and a hint.
 
 use partnerstack_api::options::OptionError;
 use partnerstack_api::write::WriteError;
@@ -10,7 +11,8 @@ use pgrx::prelude::*;
 /// Function name recorded in error reports.
 const FUNCNAME: &str = "partnerstack_fdw";
 
-/// An ERROR report with this code and message (add detail and hint, then `.report(ERROR)`).
+/// An ERROR report with this code and message (add detail and hint, then [`raise`] it, or return
+/// it where the framework reports it).
 pub fn error(code: PgSqlErrorCode, message: impl Into<String>) -> ErrorReport {
     ErrorReport::new(code, message, FUNCNAME)
 }
