@@ -1,5 +1,8 @@
-//! The one place API-layer errors become Postgres ERRORs, each with its SQLSTATE and a hint.
+//! The one place errors become Postgres ERRORs (API, mapping, pushdown, option and write
+//! errors, and the write reports of a multi-row statement), each with its SQLSTATE and a hint.
 
+use partnerstack_api::options::OptionError;
+use partnerstack_api::write::WriteError;
 use partnerstack_api::{ApiError, MappingError, PushdownError};
 use pgrx::PgSqlErrorCode;
 use pgrx::pg_sys::panic::ErrorReport;
@@ -8,9 +11,16 @@ use pgrx::prelude::*;
 /// Function name recorded in error reports.
 const FUNCNAME: &str = "partnerstack_fdw";
 
-/// An ERROR report with this code and message (add detail and hint, then `.report(ERROR)`).
+/// An ERROR report with this code and message (add detail and hint, then [`raise`] it, or return
+/// it where the framework reports it).
 pub fn error(code: PgSqlErrorCode, message: impl Into<String>) -> ErrorReport {
     ErrorReport::new(code, message, FUNCNAME)
+}
+
+/// Raises `report` as an ERROR. Never returns: Postgres unwinds to the enclosing error handler.
+pub fn raise(report: ErrorReport) -> ! {
+    report.report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
 }
 
 /// Raises an API error as an ERROR. Never returns.
@@ -19,8 +29,7 @@ pub fn raise_api(e: &ApiError, context: &str) -> ! {
         // The interrupt that stopped the wait is still pending: let Postgres report it as such.
         pgrx::check_for_interrupts!();
     }
-    api_report(e, context).report(PgLogLevel::ERROR);
-    unreachable!()
+    raise(api_report(e, context))
 }
 
 /// The ERROR report of an API error, with its SQLSTATE and hint.
@@ -67,16 +76,18 @@ pub fn api_report(e: &ApiError, context: &str) -> ErrorReport {
 
 /// Raises a mapping error (a field of an unexpected type). Never returns.
 pub fn raise_mapping(e: &MappingError) -> ! {
-    error(PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE, e.to_string())
-        .set_hint("The attrs column still holds the item as PartnerStack sent it.")
-        .report(PgLogLevel::ERROR);
-    unreachable!()
+    raise(
+        error(PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE, e.to_string())
+            .set_hint("The attrs column still holds the item as PartnerStack sent it."),
+    )
 }
 
 /// Raises a read of a write-only table. Never returns.
 pub fn raise_write_only(e: &partnerstack_api::pushdown::WriteOnlyError) -> ! {
-    error(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e.to_string()).report(PgLogLevel::ERROR);
-    unreachable!()
+    raise(error(
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        e.to_string(),
+    ))
 }
 
 /// Raises a scan that cannot be turned into requests. Never returns.
@@ -94,6 +105,174 @@ pub fn raise_pushdown(e: &PushdownError) -> ! {
             error(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string())
         }
     };
-    report.report(PgLogLevel::ERROR);
-    unreachable!()
+    raise(report)
+}
+
+/// The ERROR report of an option list that cannot be used, with its SQLSTATE and hint.
+pub fn option_report(e: &OptionError) -> ErrorReport {
+    use PgSqlErrorCode::*;
+    let code = match e {
+        OptionError::UnknownName { .. } | OptionError::NoResource { .. } => {
+            ERRCODE_FDW_INVALID_OPTION_NAME
+        }
+        OptionError::InvalidValue { .. } | OptionError::WrongRowidColumn { .. } => {
+            ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE
+        }
+        OptionError::MissingKey { .. } => ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+    };
+    let report = error(code, e.to_string());
+    match e.hint() {
+        Some(hint) => report.set_hint(hint),
+        None => report,
+    }
+}
+
+/// Raises an option list that cannot be used. Never returns.
+pub fn raise_option(e: &OptionError) -> ! {
+    raise(option_report(e))
+}
+
+/// The ERROR report of a row that cannot be written (before any request of the statement).
+pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
+    use PgSqlErrorCode::*;
+    let code = match e {
+        WriteError::MissingRequired { .. } | WriteError::NullNotAllowed { .. } => {
+            ERRCODE_NOT_NULL_VIOLATION
+        }
+        WriteError::Unsupported { .. } => ERRCODE_FEATURE_NOT_SUPPORTED,
+        WriteError::UnknownColumn { .. } => ERRCODE_UNDEFINED_COLUMN,
+        WriteError::ReadOnlyColumn { .. } | WriteError::NotAcceptedOnCreate { .. } => {
+            ERRCODE_INVALID_COLUMN_REFERENCE
+        }
+        _ => ERRCODE_INVALID_PARAMETER_VALUE,
+    };
+    error(code, e.to_string()).set_detail(format!(
+        "Row {row} of the statement; nothing was sent to PartnerStack."
+    ))
+}
+
+/// Raises a row that cannot be written (before any request of the statement). Never returns.
+pub fn raise_write(e: &WriteError, row: usize) -> ! {
+    raise(write_report(e, row))
+}
+
+/// Raises a row read for UPDATE or DELETE that lacks the column PartnerStack addresses it by
+/// (`key` is the row's own key, if it has one). Never returns.
+pub fn raise_unaddressable_row(table: &str, key: Option<&str>, column: &str) -> ! {
+    raise(
+        error(
+            PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+            format!(
+                "{table} row {} has no {column}, so PartnerStack cannot address it",
+                key.unwrap_or("(without key)")
+            ),
+        )
+        .set_detail(
+            "Nothing was sent. PartnerStack updates and deletes this resource by that column.",
+        ),
+    )
+}
+
+/// Keys listed in the DETAIL of a partial failure before "and N more".
+const DETAIL_KEYS_SHOWN: usize = 20;
+
+/// How far a multi-row write got when one of its rows failed.
+pub struct WriteProgress<'a> {
+    /// The foreign table written.
+    pub table: &'a str,
+    /// The failing row, 1-based.
+    pub row: usize,
+    /// Rows in the statement.
+    pub total: usize,
+    /// Keys of the rows PartnerStack accepted before it, in order.
+    pub accepted: &'a [String],
+    /// A short excerpt of the failing row's request.
+    pub failing_row: String,
+}
+
+/// The ERROR report of a create that may have happened although no success came back (5xx,
+/// timeout, a broken connection): the row is not reported as failed, since a rerun could
+/// create it twice.
+pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) -> ErrorReport {
+    let WriteProgress {
+        table,
+        row,
+        total,
+        accepted,
+        failing_row,
+    } = progress;
+    error(
+        PgSqlErrorCode::ERRCODE_FDW_ERROR,
+        format!(
+            "writing {table}: the outcome of row {row} of {total} is unknown: PartnerStack may have created it ({e})"
+        ),
+    )
+    .set_detail(format!(
+        "Accepted before it: {} row(s): {}. Row {row}: {failing_row}. Rows after it were not sent.",
+        accepted.len(),
+        shorten(accepted),
+    ))
+    .set_hint(
+        "Check whether that row exists in PartnerStack before sending it again (for \
+         transactions: a created_at filter; rows with their own key are refused as \
+         duplicates if sent twice).",
+    )
+}
+
+/// The ERROR report of a row that failed after PartnerStack accepted the rows before it.
+pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> ErrorReport {
+    let WriteProgress {
+        table,
+        row,
+        total,
+        accepted,
+        failing_row,
+    } = progress;
+    error(
+        PgSqlErrorCode::ERRCODE_FDW_ERROR,
+        format!(
+            "writing {table}: row {row} of {total} failed after PartnerStack accepted {} row(s): {e}",
+            accepted.len()
+        ),
+    )
+    .set_detail(format!(
+        "Accepted keys: {}. Failing row: {failing_row}",
+        shorten(accepted)
+    ))
+    .set_hint(
+        "PartnerStack writes are not transactional: the accepted rows stay. Rerun the \
+         statement for the rows after the accepted ones; rows that carry their own keys \
+         (customer_key, a transaction's key) are refused as duplicates if sent twice.",
+    )
+}
+
+/// Raises the cancel of a statement while row `row` of `total` was being sent: first a WARNING
+/// says what may have happened to it and what was accepted before, then Postgres reports the
+/// cancel. Never returns.
+pub fn raise_cancelled_write(table: &str, row: usize, total: usize, accepted: &[String]) -> ! {
+    pgrx::warning!(
+        "writing {table}: cancelled while row {row} of {total} was being sent; PartnerStack may \
+         have processed it. {} row(s) were accepted before it: {}",
+        accepted.len(),
+        shorten(accepted)
+    );
+    pgrx::check_for_interrupts!();
+    raise_api(&ApiError::Cancelled, &format!("writing {table}"))
+}
+
+/// Keys for a message: the first [`DETAIL_KEYS_SHOWN`], then "and N more".
+fn shorten(keys: &[String]) -> String {
+    let shown: Vec<&str> = keys
+        .iter()
+        .take(DETAIL_KEYS_SHOWN)
+        .map(String::as_str)
+        .collect();
+    let more = keys.len().saturating_sub(DETAIL_KEYS_SHOWN);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else if shown.is_empty() {
+        "none".to_owned()
+    } else {
+        shown.join(", ")
+    }
 }

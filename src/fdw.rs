@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use partnerstack_api::catalogue::{self, RESOURCES};
+use partnerstack_api::options::{Scope, validate};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgSqlErrorCode, pg_sys};
 use supabase_wrappers::prelude::*;
 
-use crate::errors::error;
+use crate::errors::{error, option_report};
 use crate::modify::ModifyState;
-use crate::options::{OptionScope, validate};
 use crate::scan;
 
 /// The `partnerstack` foreign data wrapper.
@@ -135,11 +135,11 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         catalog: Option<pg_sys::Oid>,
     ) -> Result<(), ErrorReport> {
         let scope = match catalog {
-            Some(oid) if oid == FOREIGN_DATA_WRAPPER_RELATION_ID => OptionScope::Wrapper,
-            Some(oid) if oid == FOREIGN_SERVER_RELATION_ID => OptionScope::Server,
-            Some(oid) if oid == FOREIGN_TABLE_RELATION_ID => OptionScope::Table,
+            Some(oid) if oid == FOREIGN_DATA_WRAPPER_RELATION_ID => Scope::Wrapper,
+            Some(oid) if oid == FOREIGN_SERVER_RELATION_ID => Scope::Server,
+            Some(oid) if oid == FOREIGN_TABLE_RELATION_ID => Scope::Table,
             Some(oid) if oid == pg_sys::BuiltinOid::UserMappingRelationId.value() => {
-                OptionScope::UserMapping
+                Scope::UserMapping
             }
             _ => return Ok(()),
         };
@@ -151,8 +151,7 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
                 None => (o, String::new()),
             })
             .collect();
-        validate(scope, &pairs);
-        Ok(())
+        validate(scope, &pairs).map_err(|e| option_report(&e))
     }
 
     fn fdw_routine_hook(routine: &mut supabase_wrappers::FdwRoutine<pgrx::AllocatedByRust>) {

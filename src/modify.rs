@@ -15,23 +15,26 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use partnerstack_api::catalogue::UpdateMethod;
+use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
+use partnerstack_api::options::InsertMode;
 use partnerstack_api::write::{
     self, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert, plan_update,
     plan_upsert,
 };
-use partnerstack_api::{ApiError, Client, Resource, Stats, Value, catalogue};
-use pgrx::prelude::*;
-use pgrx::{PgSqlErrorCode, pg_sys};
+use partnerstack_api::{ApiError, Client, Resource, Stats, Value};
+use pgrx::pg_guard;
+use pgrx::pg_sys;
+use pgrx::pg_sys::panic::ErrorReport;
 use supabase_wrappers::prelude::{Cell, Row};
 
-use crate::errors::{api_report, error, raise_api};
-use crate::options::{options_from_list, scan_config};
+use crate::errors::{
+    WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
+    write_outcome_unknown_report, write_report,
+};
+use crate::options::{client_config, server_options, table_options};
 use crate::session::cached_client;
-use pgrx::pg_sys::panic::ErrorReport;
+use crate::table::POSTGRES_EPOCH_OFFSET_MICROS;
 
-/// Keys listed in the DETAIL of a partial failure before "and N more".
-const DETAIL_KEYS_SHOWN: usize = 20;
 /// Longest excerpt of the failing row's body in the DETAIL.
 const DETAIL_ROW_CHARS: usize = 400;
 
@@ -62,6 +65,10 @@ pub fn wrap_begin_modify(slot: &mut Option<BeginForeignModify>) {
 
 /// Records whose keys the statement writes with, as the scan does for reads: the range table
 /// entry's checkAsUser (the owner of a view written through), else the current user.
+///
+/// # Safety
+/// Called by the executor as BeginForeignModify, with its valid `mtstate` and `rinfo` (whose
+/// estate holds the statement's range table), after [`wrap_begin_modify`] installed it.
 #[pg_guard]
 unsafe extern "C-unwind" fn begin_foreign_modify(
     mtstate: *mut pg_sys::ModifyTableState,
@@ -70,6 +77,9 @@ unsafe extern "C-unwind" fn begin_foreign_modify(
     subplan_index: std::ffi::c_int,
     eflags: std::ffi::c_int,
 ) {
+    // SAFETY: the executor passes live nodes of the statement being started; the range table
+    // index of a result relation is 1-based into es_range_table, and the framework's callback
+    // takes exactly the arguments we were given.
     unsafe {
         let estate = (*mtstate).ps.state;
         let index = (*rinfo).ri_RangeTableIndex as usize;
@@ -136,6 +146,9 @@ pub struct ModifyState {
 
 impl ModifyState {
     /// Starts a statement: reads the table, server and user-mapping options.
+    ///
+    /// `options` are the framework's: the table's options plus the oids of the table and its
+    /// server; the options themselves are read typed from the catalogs.
     pub fn begin(options: &HashMap<String, String>) -> ModifyState {
         let oid = |name: &str| {
             pg_sys::Oid::from(
@@ -148,36 +161,26 @@ impl ModifyState {
         let (relid, serverid) = (oid("wrappers.ftable_oid"), oid("wrappers.fserver_oid"));
         let table_map = crate::table::TableMap::load(relid);
         let resource = table_map.resource;
-        let needs_keys = resource.writes.endpoint == partnerstack_api::catalogue::Endpoint::Vendor;
-        let user = MODIFY_USER
-            .with(|u| u.get())
-            .unwrap_or_else(|| unsafe { pg_sys::GetUserId() });
-        let config = scan_config(serverid, user, needs_keys);
-        let rowid = catalogue::rowid_column_name(resource);
-        if options.get("rowid_column").is_some_and(|c| c != rowid) {
-            error(
-                PgSqlErrorCode::ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
-                format!(
-                    "foreign table \"{}\" must have rowid_column '{rowid}': PartnerStack addresses {} by it",
-                    table_map.name, resource.name
-                ),
-            )
-            .report(PgLogLevel::ERROR);
-        }
-        let server: HashMap<String, String> =
-            unsafe { options_from_list((*pg_sys::GetForeignServer(serverid)).options) }
-                .into_iter()
-                .collect();
+        let needs_keys = resource.writes.endpoint == Endpoint::Vendor;
+        let user = MODIFY_USER.with(|u| u.get()).unwrap_or_else(|| {
+            // SAFETY: GetUserId only reads the backend's current user id.
+            unsafe { pg_sys::GetUserId() }
+        });
+        let server = server_options(serverid);
+        let table = table_options(relid);
+        let config = client_config(&server, serverid, user, needs_keys);
+        table
+            .check_rowid_column(resource, &table_map.name)
+            .unwrap_or_else(|e| raise_option(&e));
         let pinned = server
-            .get("update_method")
-            .and_then(|v| UpdateMethod::from_option(v))
+            .update_method
             .or_else(|| UPDATE_METHODS.with(|m| m.borrow().get(&serverid).copied()));
         ModifyState {
             resource,
-            client: cached_client(config.client, &format!("writing {}", table_map.name)),
+            client: cached_client(config, &format!("writing {}", table_map.name)),
             table: table_map.name,
             serverid,
-            upsert: options.get("insert_mode").is_some_and(|m| m == "upsert"),
+            upsert: table.insert_mode == InsertMode::Upsert,
             pinned,
             pending: Vec::new(),
             addressed: std::collections::HashSet::new(),
@@ -282,32 +285,23 @@ impl ModifyState {
             };
             match result {
                 Ok(outcome) => accepted.push(outcome.key.unwrap_or_else(|| "(no key)".into())),
-                Err(ApiError::Cancelled) => self.cancelled(index, total, &accepted),
+                Err(ApiError::Cancelled) => {
+                    raise_cancelled_write(&self.table, index + 1, total, &accepted)
+                }
                 Err(e) if outcome_unknown(write, &e) => {
-                    return Err(self.unknown_report(&e, index, total, &accepted, write));
+                    let progress = self.progress(index, total, &accepted, write);
+                    return Err(write_outcome_unknown_report(&e, &progress));
                 }
                 Err(e) if accepted.is_empty() && total == 1 => {
                     return Err(api_report(&e, &format!("writing {}", self.table)));
                 }
-                Err(e) => return Err(self.partial_report(&e, index, total, &accepted, write)),
+                Err(e) => {
+                    let progress = self.progress(index, total, &accepted, write);
+                    return Err(partial_write_report(&e, &progress));
+                }
             }
         }
         Ok(())
-    }
-
-    /// The statement was cancelled while row `index` was being sent: say what may have happened
-    /// to it and what was accepted before, then let Postgres report the cancel.
-    fn cancelled(&self, index: usize, total: usize, accepted: &[String]) -> ! {
-        pgrx::warning!(
-            "writing {}: cancelled while row {} of {total} was being sent; PartnerStack may have \
-             processed it. {} row(s) were accepted before it: {}",
-            self.table,
-            index + 1,
-            accepted.len(),
-            shorten(accepted)
-        );
-        pgrx::check_for_interrupts!();
-        raise_api(&ApiError::Cancelled, &format!("writing {}", self.table))
     }
 
     fn remember(&mut self, method: Method) {
@@ -320,65 +314,21 @@ impl ModifyState {
         UPDATE_METHODS.with(|m| m.borrow_mut().insert(self.serverid, verb));
     }
 
-    /// A create that may have happened although no success came back (5xx, timeout, a broken
-    /// connection): the row is not reported as failed, since a rerun could create it twice.
-    fn unknown_report(
-        &self,
-        e: &ApiError,
+    /// How far the statement got when row `index` (0-based) failed, for its ERROR.
+    fn progress<'a>(
+        &'a self,
         index: usize,
         total: usize,
-        accepted: &[String],
+        accepted: &'a [String],
         write: &Pending,
-    ) -> ErrorReport {
-        error(
-            PgSqlErrorCode::ERRCODE_FDW_ERROR,
-            format!(
-                "writing {}: the outcome of row {} of {total} is unknown: PartnerStack may have created it ({e})",
-                self.table,
-                index + 1
-            ),
-        )
-        .set_detail(format!(
-            "Accepted before it: {} row(s): {}. Row {}: {}. Rows after it were not sent.",
-            accepted.len(),
-            shorten(accepted),
-            index + 1,
-            write.body_excerpt()
-        ))
-        .set_hint(
-            "Check whether that row exists in PartnerStack before sending it again (for \
-             transactions: a created_at filter; rows with their own key are refused as \
-             duplicates if sent twice).",
-        )
-    }
-
-    fn partial_report(
-        &self,
-        e: &ApiError,
-        index: usize,
-        total: usize,
-        accepted: &[String],
-        write: &Pending,
-    ) -> ErrorReport {
-        let keys = shorten(accepted);
-        error(
-            PgSqlErrorCode::ERRCODE_FDW_ERROR,
-            format!(
-                "writing {}: row {} of {total} failed after PartnerStack accepted {} row(s): {e}",
-                self.table,
-                index + 1,
-                accepted.len()
-            ),
-        )
-        .set_detail(format!(
-            "Accepted keys: {keys}. Failing row: {}",
-            write.body_excerpt()
-        ))
-        .set_hint(
-            "PartnerStack writes are not transactional: the accepted rows stay. Rerun the \
-             statement for the rows after the accepted ones; rows that carry their own keys \
-             (customer_key, a transaction's key) are refused as duplicates if sent twice.",
-        )
+    ) -> WriteProgress<'a> {
+        WriteProgress {
+            table: &self.table,
+            row: index + 1,
+            total,
+            accepted,
+            failing_row: write.body_excerpt(),
+        }
     }
 }
 
@@ -393,23 +343,6 @@ fn outcome_unknown(write: &Pending, e: &ApiError) -> bool {
         )
 }
 
-/// Keys for a message: the first [`DETAIL_KEYS_SHOWN`], then "and N more".
-fn shorten(keys: &[String]) -> String {
-    let shown: Vec<&str> = keys
-        .iter()
-        .take(DETAIL_KEYS_SHOWN)
-        .map(String::as_str)
-        .collect();
-    let more = keys.len().saturating_sub(DETAIL_KEYS_SHOWN);
-    if more > 0 {
-        format!("{} and {more} more", shown.join(", "))
-    } else if shown.is_empty() {
-        "none".to_owned()
-    } else {
-        shown.join(", ")
-    }
-}
-
 /// A framework cell as a write value; the error names what arrived.
 fn to_value(cell: &Cell) -> Result<Value<'static>, String> {
     Ok(match cell {
@@ -421,7 +354,7 @@ fn to_value(cell: &Cell) -> Result<Value<'static>, String> {
         // Microseconds since 2000-01-01 → milliseconds since 1970 (PartnerStack's unit); finer
         // precision than the API keeps is truncated.
         Cell::Timestamptz(ts) => {
-            let micros = ts.into_inner() + 946_684_800_000_000;
+            let micros = ts.into_inner() + POSTGRES_EPOCH_OFFSET_MICROS;
             Value::TimestampMs(micros.div_euclid(1000))
         }
         Cell::Json(j) => Value::Json(Cow::Owned(j.0.to_string())),
@@ -437,29 +370,4 @@ fn rowid_text(rowid: &Cell) -> Option<String> {
         Cell::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
-}
-
-/// Raises a row that cannot be written (before any request of the statement). Never returns.
-pub fn raise_write(e: &WriteError, row: usize) -> ! {
-    write_report(e, row).report(PgLogLevel::ERROR);
-    unreachable!()
-}
-
-/// The ERROR report of a row that cannot be written.
-pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
-    use PgSqlErrorCode::*;
-    let code = match e {
-        WriteError::MissingRequired { .. } | WriteError::NullNotAllowed { .. } => {
-            ERRCODE_NOT_NULL_VIOLATION
-        }
-        WriteError::Unsupported { .. } => ERRCODE_FEATURE_NOT_SUPPORTED,
-        WriteError::UnknownColumn { .. } => ERRCODE_UNDEFINED_COLUMN,
-        WriteError::ReadOnlyColumn { .. } | WriteError::NotAcceptedOnCreate { .. } => {
-            ERRCODE_INVALID_COLUMN_REFERENCE
-        }
-        _ => ERRCODE_INVALID_PARAMETER_VALUE,
-    };
-    error(code, e.to_string()).set_detail(format!(
-        "Row {row} of the statement; nothing was sent to PartnerStack."
-    ))
 }

@@ -4,14 +4,13 @@
 
 use partnerstack_api::{ColumnType, Resource, Value};
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 use pgrx::{IntoDatum, PgRelation, PgSqlErrorCode};
 
-use crate::errors::error;
+use crate::errors::{error, raise};
 use crate::options::table_resource;
 
 /// Microseconds between the Unix epoch and Postgres' epoch (2000-01-01).
-const POSTGRES_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+pub(crate) const POSTGRES_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
 
 /// A foreign table's layout.
 #[derive(Debug, Clone)]
@@ -42,30 +41,29 @@ impl TableMap {
             }
             let attname = att.name();
             let Some(index) = resource.columns.iter().position(|c| c.name == attname) else {
-                error(
-                    PgSqlErrorCode::ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
-                    format!(
-                        "column \"{attname}\" of foreign table \"{name}\" is not a field of PartnerStack {}",
-                        resource.name
-                    ),
+                raise(
+                    error(
+                        PgSqlErrorCode::ERRCODE_FDW_COLUMN_NAME_NOT_FOUND,
+                        format!(
+                            "column \"{attname}\" of foreign table \"{name}\" is not a field of PartnerStack {}",
+                            resource.name
+                        ),
+                    )
+                    .set_hint(format!(
+                        "Known columns: {}.",
+                        resource.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    )),
                 )
-                .set_hint(format!(
-                    "Known columns: {}.",
-                    resource.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
-                ))
-                .report(PgLogLevel::ERROR);
-                unreachable!()
             };
             let expected = resource.columns[index].ty;
             if att.type_oid().value() != type_oid(expected) {
-                error(
+                raise(error(
                     PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE,
                     format!(
                         "column \"{attname}\" of foreign table \"{name}\" must be of type {}",
                         expected.sql_type()
                     ),
-                )
-                .report(PgLogLevel::ERROR);
+                ));
             }
             columns.push(Some(index));
         }

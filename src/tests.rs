@@ -349,6 +349,8 @@ mod tests {
         ];
         for sample in samples {
             let built = crate::jsonb::jsonb_datum(sample);
+            // SAFETY: jsonb_in takes a NUL-terminated cstring, and the CString lives until the
+            // call returns (it is a temporary of the call's own expression).
             let parsed = unsafe {
                 pgrx::fcinfo::direct_function_call_as_datum(
                     pgrx::pg_sys::jsonb_in,
@@ -358,6 +360,8 @@ mod tests {
                 )
                 .unwrap()
             };
+            // SAFETY: `d` is a jsonb datum built in this memory context; jsonb_out returns a
+            // palloc'd cstring, copied before the context is reset.
             let out = |d| unsafe {
                 pgrx::fcinfo::direct_function_call::<&CStr>(pgrx::pg_sys::jsonb_out, &[Some(d)])
                     .unwrap()
@@ -367,6 +371,22 @@ mod tests {
             };
             assert_eq!(out(built), out(parsed), "{sample}");
         }
+    }
+
+    #[pg_test(error = "customers row cus_1 has no customer_key, so PartnerStack cannot address it")]
+    fn unaddressable_row_names_the_row_and_the_column() {
+        crate::errors::raise_unaddressable_row("customers", Some("cus_1"), "customer_key");
+    }
+
+    #[pg_test(error = "no public_key for the PartnerStack server")]
+    fn a_scan_without_keys_names_the_missing_one() {
+        Spi::run(&format!(
+            "CREATE SERVER ps_nokeys FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{CLOSED_API_URL}');
+             CREATE USER MAPPING FOR CURRENT_USER SERVER ps_nokeys;
+             CREATE FOREIGN TABLE groups_nokeys (key text) SERVER ps_nokeys OPTIONS (resource 'groups');"
+        ))
+        .unwrap();
+        Spi::run("SELECT * FROM groups_nokeys").unwrap();
     }
 
     #[pg_test(error = "unsupported Unicode escape sequence")]

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod client;
 pub mod error;
 pub mod mapping;
+pub mod options;
 pub mod pushdown;
 pub mod scan;
 pub mod write;

@@ -17,10 +17,11 @@ use pgrx::{FromDatum, PgList, pg_sys};
 
 use super::owned;
 use super::spec::ScanSpec;
-use crate::errors::{raise_api, raise_mapping, raise_pushdown};
-use crate::options::{scan_config, server_page_size};
+use crate::errors::{raise_api, raise_mapping, raise_pushdown, raise_unaddressable_row};
+use crate::options::{client_config, server_options};
 use crate::session::cached_client;
 use crate::table::{TableMap, timestamptz_micros, to_datum};
+use partnerstack_api::options::ServerOptions;
 
 /// Per-execution state, owned by the query's memory context (see `owned`), so it is freed
 /// even if the executor never reaches EndForeignScan (an ERROR mid-scan).
@@ -30,6 +31,8 @@ pub(super) struct ScanState {
     /// ExprStates of `fdw_exprs`, one per condition.
     exprs: Vec<*mut pg_sys::ExprState>,
     serverid: pg_sys::Oid,
+    /// The server's options, read once per execution.
+    server: ServerOptions,
     userid: pg_sys::Oid,
     /// EXPLAIN without ANALYZE: the scan is begun but never run.
     pub(super) explain_only: bool,
@@ -100,15 +103,17 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
             .iter()
             .map(|&a| table.column_of(a).expect("needed attribute is a column"))
             .collect();
+        let server = server_options(serverid);
         let page_size = match spec.limit {
-            Some(limit) => server_page_size(serverid).min(limit),
-            None => server_page_size(serverid),
+            Some(limit) => server.page_size.min(limit),
+            None => server.page_size,
         };
         let state = ScanState {
             table,
             spec,
             exprs,
             serverid,
+            server,
             userid,
             explain_only: eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0,
             client: None,
@@ -198,9 +203,9 @@ impl ScanState {
     /// As `evaluate`: `node` is this state's live node, within an executor callback.
     unsafe fn start(&mut self, node: *mut pg_sys::ForeignScanState) {
         if self.client.is_none() {
-            let config = scan_config(self.serverid, self.userid, true);
+            let config = client_config(&self.server, self.serverid, self.userid, true);
             self.client = Some(cached_client(
-                config.client,
+                config,
                 &format!("reading {}", self.table.name),
             ));
         }
@@ -266,19 +271,11 @@ impl ScanState {
                 && let Some(pos) = self.spec.needed.iter().position(|&a| a == rowid)
                 && values[pos] == partnerstack_api::Value::Null
             {
-                let column = self.table.resource.columns[self.wanted[pos]].name;
-                crate::errors::error(
-                    pgrx::PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
-                    format!(
-                        "{} row {} has no {column}, so PartnerStack cannot address it",
-                        self.table.name,
-                        item.key().as_deref().unwrap_or("(without key)")
-                    ),
-                )
-                .set_detail(
-                    "Nothing was sent. PartnerStack updates and deletes this resource by that column.",
-                )
-                .report(PgLogLevel::ERROR);
+                raise_unaddressable_row(
+                    &self.table.name,
+                    item.key().as_deref(),
+                    self.table.resource.columns[self.wanted[pos]].name,
+                );
             }
             let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
             let datums = std::slice::from_raw_parts_mut((*slot).tts_values, natts);

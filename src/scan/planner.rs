@@ -13,7 +13,7 @@ use pgrx::{PgList, pg_sys};
 
 use super::rel_info::{RelInfo, with_rel_info};
 use super::spec::{ScanSpec, SpecCondition};
-use crate::options::table_estimated_rows;
+use crate::options::table_options;
 use crate::quals::{classify, strip_relabel};
 use crate::table::TableMap;
 
@@ -51,7 +51,7 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     unsafe {
         let rows = with_rel_info(root, baserel, foreigntableid, |info| info.key_lookups())
             .unwrap_or_else(|| {
-                table_estimated_rows(foreigntableid)
+                table_options(foreigntableid).estimated_rows
                     * pg_sys::clauselist_selectivity(
                         root,
                         (*baserel).baserestrictinfo,
@@ -450,7 +450,7 @@ unsafe fn refuse_update_of_rowid(
             ),
         },
     };
-    crate::modify::raise_write(&error, 1);
+    crate::errors::raise_write(&error, 1);
 }
 
 #[cfg(test)]
