@@ -4,8 +4,8 @@
 //! started fresh in a scratch directory and deleted when the process exits; each test creates
 //! its own database in it ([`Db::new`], [`Db::with_partnerstack`]) and usually its own mock of
 //! the PartnerStack API ([`Mock::start`]). The extension must already be installed into the
-//! system PostgreSQL (`cargo pgrx install --release`), and the mock built
-//! (`cargo build --release -p partnerstack-mock`); `bash scripts/test.sh` does both.
+//! system PostgreSQL (`cargo pgrx install --release`; `bash scripts/test.sh` does it); the mock
+//! is built on first use when it is missing or stale (`partnerstack_mock::launcher`).
 //!
 //! ```no_run
 //! use partnerstack_e2e::{Db, Mock};
