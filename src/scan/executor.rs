@@ -160,7 +160,10 @@ pub(super) unsafe fn evaluate(
             let old = pg_sys::MemoryContextSwitchTo((*econtext).ecxt_per_tuple_memory);
             let mut isnull = false;
             let evalfunc = (*exprstate).evalfunc.expect("initialized expression");
-            let datum = evalfunc(exprstate, econtext, &mut isnull);
+            // A value expression can raise an ERROR (a failing function, a bad cast): the
+            // guard turns Postgres' longjmp into a Rust unwind, so the Vecs above are dropped.
+            let datum =
+                pg_sys::ffi::pg_guard_ffi_boundary(|| evalfunc(exprstate, econtext, &mut isnull));
             let ty = state.table.resource.columns[spec.column].ty;
             let values = if isnull {
                 Some(vec![Operand::Null])
