@@ -259,18 +259,25 @@ pub(super) fn transport_error(e: &reqwest::Error, host: &str, config: &ClientCon
 /// Runs `f` (which starts threads) with every signal blocked, so the threads start with all
 /// signals blocked: in a Postgres backend, a signal handled on another thread would run
 /// Postgres' handler there (timeouts, latches) racing the backend. The caller's mask is
-/// restored; a signal that arrives meanwhile stays pending for the caller.
+/// restored, even if `f` panics; a signal that arrives meanwhile stays pending for the caller.
 fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    /// Puts the caller's signal mask back when dropped.
+    struct Restore(libc::sigset_t);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: sets this thread's own mask to the one saved before.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+        }
+    }
     // SAFETY: plain sigset manipulation on this thread's own mask.
-    unsafe {
+    let _restore = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut previous: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
-        let result = f();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
-        result
-    }
+        Restore(previous)
+    };
+    f()
 }
 
 /// One request for the worker thread, and where to put its answer.
