@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
+use partnerstack_api::error::excerpt;
 use partnerstack_api::options::InsertMode;
 use partnerstack_api::write::{
     self, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert, plan_update,
@@ -31,7 +32,7 @@ use crate::errors::{
     WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
     write_outcome_unknown_report, write_report,
 };
-use crate::options::{client_config, server_options, table_options};
+use crate::options::{client_config, server_options};
 use crate::session::cached_client;
 use crate::table::POSTGRES_EPOCH_OFFSET_MICROS;
 
@@ -118,12 +119,7 @@ impl Pending {
             Some(body) => body.to_string(),
             None => format!("{} {}", request.method.as_str(), request.path),
         };
-        let short: String = text.chars().take(DETAIL_ROW_CHARS).collect();
-        if short.len() < text.len() {
-            format!("{short}…")
-        } else {
-            short
-        }
+        excerpt(&text, DETAIL_ROW_CHARS)
     }
 }
 
@@ -167,7 +163,7 @@ impl ModifyState {
             unsafe { pg_sys::GetUserId() }
         });
         let server = server_options(serverid);
-        let table = table_options(relid);
+        let table = &table_map.options;
         let config = client_config(&server, serverid, user, needs_keys);
         table
             .check_rowid_column(resource, &table_map.name)

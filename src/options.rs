@@ -49,9 +49,9 @@ pub fn table_options(relid: pg_sys::Oid) -> TableOptions {
     TableOptions::parse(&pairs).unwrap_or_else(|e| raise_option(&e))
 }
 
-/// The resource a foreign table reads: its `resource` option, else its own name.
-pub fn table_resource(relid: pg_sys::Oid) -> &'static Resource {
-    let options = table_options(relid);
+/// The resource foreign table `relid` (with these options) reads: its `resource` option, else
+/// its own name.
+pub fn table_resource(relid: pg_sys::Oid, options: &TableOptions) -> &'static Resource {
     // SAFETY: get_rel_name returns a palloc'd NUL-terminated copy of the name, or null when
     // the relation does not exist.
     let relname = unsafe {

@@ -1,13 +1,13 @@
 //! A foreign table's columns matched to its resource's catalogue columns, and values to datums.
 
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-
 use partnerstack_api::{ColumnType, Resource, Value};
 use pgrx::pg_sys;
 use pgrx::{IntoDatum, PgRelation, PgSqlErrorCode};
 
 use crate::errors::{error, raise};
-use crate::options::table_resource;
+use partnerstack_api::options::TableOptions;
+
+use crate::options::{table_options, table_resource};
 
 /// Microseconds between the Unix epoch and Postgres' epoch (2000-01-01).
 pub(crate) const POSTGRES_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
@@ -21,13 +21,16 @@ pub struct TableMap {
     pub name: String,
     /// For each attribute (attnum - 1): the catalogue column index, `None` for a dropped column.
     pub columns: Vec<Option<usize>>,
+    /// The table's options, read once here for the planner and the write path.
+    pub options: TableOptions,
 }
 
 impl TableMap {
     /// Reads and checks the table's columns: each must be a field of the resource, with the
     /// catalogue's type (so a datum is never built with the wrong type).
     pub fn load(relid: pg_sys::Oid) -> TableMap {
-        let resource = table_resource(relid);
+        let options = table_options(relid);
+        let resource = table_resource(relid, &options);
         // SAFETY: called on the backend thread inside a transaction (planning or executor
         // start); the relation is opened with a lock held to the end of the transaction, so its
         // tuple descriptor stays valid while `rel` (closed on drop) is used below.
@@ -71,6 +74,7 @@ impl TableMap {
             resource,
             name,
             columns,
+            options,
         }
     }
 

@@ -13,7 +13,6 @@ use pgrx::{PgList, pg_sys};
 
 use super::rel_info::{RelInfo, with_rel_info};
 use super::spec::{ScanSpec, SpecCondition};
-use crate::options::table_options;
 use crate::quals::{classify, strip_relabel};
 use crate::table::TableMap;
 
@@ -49,17 +48,19 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     // SAFETY: Postgres calls this during planning, on the backend thread, with its live
     // PlannerInfo and the RelOptInfo of a relation of ours (`foreigntableid`).
     unsafe {
-        let rows = with_rel_info(root, baserel, foreigntableid, |info| info.key_lookups())
-            .unwrap_or_else(|| {
-                table_options(foreigntableid).estimated_rows
-                    * pg_sys::clauselist_selectivity(
-                        root,
-                        (*baserel).baserestrictinfo,
-                        0,
-                        pg_sys::JoinType::JOIN_INNER,
-                        std::ptr::null_mut(),
-                    )
-            });
+        let (lookups, estimated_rows) = with_rel_info(root, baserel, foreigntableid, |info| {
+            (info.key_lookups(), info.table.options.estimated_rows)
+        });
+        let rows = lookups.unwrap_or_else(|| {
+            estimated_rows
+                * pg_sys::clauselist_selectivity(
+                    root,
+                    (*baserel).baserestrictinfo,
+                    0,
+                    pg_sys::JoinType::JOIN_INNER,
+                    std::ptr::null_mut(),
+                )
+        });
         (*baserel).rows = rows.max(1.0);
     }
 }
