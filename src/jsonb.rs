@@ -6,8 +6,6 @@
 //! steps aside: a non-integer number (f64 would lose the scale the API sent, `1.50` → `1.5`), an
 //! integer beyond i64, or a NUL character (which jsonb rejects): then `jsonb_in` parses the text.
 
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-
 use std::ffi::{CString, c_char};
 use std::ptr;
 

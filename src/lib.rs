@@ -3,6 +3,9 @@
 //! The API itself (catalogue, client, paging, mapping, pushdown) lives in the
 //! `partnerstack-api` crate and knows nothing of Postgres; this crate is the glue.
 
+// Every unsafe block says why it is sound; every unsafe fn says what its caller must uphold.
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 ::pgrx::pg_module_magic!();
 
 mod errors;

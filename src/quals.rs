@@ -6,8 +6,6 @@
 //! (`now() - interval '7 days'`). The value expressions go to the plan's `fdw_exprs`, where
 //! Postgres keeps them valid for cached plans and turns outer references into parameters.
 
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-
 use partnerstack_api::Op;
 use partnerstack_api::catalogue::ColumnType;
 use partnerstack_api::pushdown::is_pushable;

@@ -3,8 +3,6 @@
 //!
 //! Both the scan and the write paths take their client from here.
 
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -3,6 +3,9 @@
 //! mapping, the translation of SQL conditions into request parameters, and rows into write
 //! requests (validated bodies, retried as safely as each verb allows).
 
+// Every unsafe block says why it is sound; every unsafe fn says what its caller must uphold.
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 pub mod catalogue;
 pub mod client;
 pub mod error;

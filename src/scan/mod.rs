@@ -14,8 +14,6 @@
 //! - `explain`: ExplainForeignScan;
 //! - `owned`: Rust values owned by a Postgres memory context (planner and executor state).
 
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-
 mod executor;
 mod explain;
 mod owned;

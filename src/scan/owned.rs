@@ -11,9 +11,8 @@ use std::ffi::c_void;
 use pgrx::pg_guard;
 use pgrx::pg_sys;
 
-/// The header allocated in the memory context. `repr(C)` keeps `callback` where
-/// `MemoryContextRegisterResetCallback` expects a `MemoryContextCallback` to stay put.
-#[repr(C)]
+/// The header allocated in the memory context: palloc'd memory never moves, so the
+/// `MemoryContextCallback` inside it stays where `MemoryContextRegisterResetCallback` was told.
 struct Header {
     /// The boxed value, null once dropped.
     value: *mut c_void,
