@@ -204,6 +204,33 @@ mod tests {
         Spi::run("SELECT * FROM ps.links").unwrap();
     }
 
+    /// An ERROR raised while a pushed value is computed (here an init-plan dividing by zero)
+    /// reaches the user as itself, and the backend scans on afterwards: the error unwinds
+    /// through the scan's Rust frames instead of jumping over them.
+    #[pg_test]
+    fn error_in_pushed_value_is_that_error_and_session_goes_on() {
+        setup();
+        for _ in 0..3 {
+            Spi::run(
+                "DO $$
+                 BEGIN
+                   PERFORM key FROM ps.customers WHERE customer_key = (SELECT (1/0)::text);
+                   RAISE EXCEPTION 'the scan ran without computing its value';
+                 EXCEPTION WHEN division_by_zero THEN
+                   NULL;
+                 END $$",
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM ps.customers
+                  WHERE updated_at > '2025-01-02' AND updated_at < '2025-01-01'"
+            ),
+            0
+        );
+    }
+
     #[pg_test]
     fn contradictory_conditions_send_no_request() {
         setup();
