@@ -4,7 +4,8 @@
 //!
 //! A 429 means the request was refused, so it is always safe to send again; a 5xx or a timeout
 //! may come after the API acted, which is harmless for GET, PUT, PATCH and DELETE of one object
-//! but could create a second object for a POST.
+//! but could create a second object for a POST. A 2xx whose body is not valid JSON was damaged
+//! on its way: a GET is simply asked again, a write's 2xx says the API acted and stands.
 
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
@@ -16,7 +17,10 @@ use crate::write::ConfirmRead;
 /// What may be retried.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Policy<'a> {
-    /// GET: 429, 5xx and a connection broken mid-answer are retried; a timeout is reported.
+    /// GET: asking again changes nothing, so 429, 5xx, a timeout, a connection broken
+    /// mid-answer and a 2xx body that is not valid JSON are retried. Answers that are whole but
+    /// wrong (valid JSON that is not the envelope, lying pages, an oversized body) are not
+    /// failures of the way there: asking again would get the same, so they are reported.
     Read,
     /// PUT, PATCH, DELETE of one object: sending again cannot do more than sending once, so
     /// 429, 5xx and timeouts are retried.
@@ -39,6 +43,8 @@ pub(super) enum FailureKind {
     /// The connection broke mid-answer (reset, truncated body): a read is simply sent again;
     /// a create may have been processed, as after `Lost`.
     Broken,
+    /// A 2xx answer whose body is not valid JSON (cut or mangled on its way, a proxy's page).
+    Garbled,
     /// Could not connect: nothing reached the API. Reported at once, as for reads, so a wrong
     /// `api_url` fails fast.
     NotSent,
@@ -61,10 +67,16 @@ impl Policy<'_> {
         match (self, failure) {
             (_, FailureKind::NotSent) => Decision::GiveUp,
             (_, FailureKind::Refused) => Decision::Retry,
-            (Policy::Read, FailureKind::ServerError | FailureKind::Broken) => Decision::Retry,
-            // A server that did not answer within timeout_ms would likely not answer a retry
-            // either: report it instead of multiplying the wait.
-            (Policy::Read, FailureKind::Lost) => Decision::GiveUp,
+            (
+                Policy::Read,
+                FailureKind::ServerError
+                | FailureKind::Lost
+                | FailureKind::Broken
+                | FailureKind::Garbled,
+            ) => Decision::Retry,
+            // A write's 2xx says the API acted, whatever its body: never sent again. (Writes
+            // do not read their answer as JSON, so they never meet this; the table says it.)
+            (_, FailureKind::Garbled) => Decision::GiveUp,
             (Policy::Idempotent, _) => Decision::Retry,
             (Policy::Create(Some(_)), _) => Decision::IfAbsent,
             (Policy::Create(None), _) => Decision::GiveUp,
@@ -173,17 +185,20 @@ mod tests {
             path: "/customers/c".into(),
         };
         let table = [
-            // (policy, [Refused, ServerError, Lost, NotSent])
-            (Policy::Read, [Retry, Retry, GiveUp, GiveUp]),
-            (Policy::Idempotent, [Retry, Retry, Retry, GiveUp]),
-            (Policy::Create(None), [Retry, GiveUp, GiveUp, GiveUp]),
+            // (policy, [Refused, ServerError, Lost, Garbled, NotSent])
+            (Policy::Read, [Retry, Retry, Retry, Retry, GiveUp]),
+            (Policy::Idempotent, [Retry, Retry, Retry, GiveUp, GiveUp]),
+            (
+                Policy::Create(None),
+                [Retry, GiveUp, GiveUp, GiveUp, GiveUp],
+            ),
             (
                 Policy::Create(Some(&confirm)),
-                [Retry, IfAbsent, IfAbsent, GiveUp],
+                [Retry, IfAbsent, IfAbsent, GiveUp, GiveUp],
             ),
         ];
         for (policy, expected) in table {
-            let got = [Refused, ServerError, Lost, NotSent].map(|f| policy.decide(f));
+            let got = [Refused, ServerError, Lost, Garbled, NotSent].map(|f| policy.decide(f));
             assert_eq!(got, expected, "{policy:?}");
         }
     }
