@@ -208,7 +208,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         scopes: SERVER,
         check: Check::Count { min: 0, max: 20 },
         default: OptionDefault::Number(DEFAULT_MAX_RETRIES as u64),
-        doc: "retries after 429 / 5xx",
+        doc: "retries after 429 / 5xx, and for reads after a timeout or a damaged answer",
     },
     OptionSpec {
         name: "retry_base_ms",

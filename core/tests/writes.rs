@@ -2,110 +2,16 @@
 //! API accepts, the PUT → 405 → PATCH fallback, upsert, S2S conversions, and which failures of
 //! which verb are retried (the mock's request log shows exactly what was sent).
 //!
-//! The mock is started by `partnerstack_mock::launcher` (its binary is `$PARTNERSTACK_MOCK_BIN`,
+//! The mock is started by `partnerstack_mock::launcher` through `support/` (its binary is `$PARTNERSTACK_MOCK_BIN`,
 //! else built on first use, so `cargo test -p partnerstack-api` works on a fresh clone).
 
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod, resource};
 use partnerstack_api::write::{self, Cell, ConfirmRead};
-use partnerstack_api::{ApiError, Client, ClientConfig, Method, Stats, Value, WriteRequest};
-use partnerstack_mock::launcher::{Launcher, MockProcess};
+use partnerstack_api::{ApiError, Client, Method, Stats, Value, WriteRequest};
 use serde_json::{Value as Json, json};
 
-/// Backoff in tests: short, so retried requests do not slow the suite down.
-const TEST_RETRY_BASE_MS: u64 = 5;
-
-/// A mock process on a free port, killed on drop.
-struct Mock {
-    process: MockProcess,
-    http: reqwest::blocking::Client,
-}
-
-impl Mock {
-    fn start(args: &[&str]) -> Mock {
-        let process = Launcher::new()
-            .args(args)
-            .start()
-            .unwrap_or_else(|e| panic!("start the mock: {e}"));
-        Mock {
-            process,
-            http: reqwest::blocking::Client::new(),
-        }
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    fn base(&self) -> String {
-        self.process.base_url()
-    }
-
-    fn client(&self) -> Client {
-        let mut config = ClientConfig::new(
-            &format!("{}/api/v2", self.base()),
-            "pk_test_mock",
-            "sk_test_mock",
-        );
-        config.retry_base_ms = TEST_RETRY_BASE_MS;
-        config.s2s_url = self.base();
-        config.s2s_token = Some("s2s_test_mock".into());
-        Client::new(config).unwrap()
-    }
-
-    fn control(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Json {
-        let mut request = self
-            .http
-            .request(method, format!("{}/__mock/{path}", self.base()));
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let text = request.send().unwrap().text().unwrap();
-        serde_json::from_str(&text).unwrap_or(Json::Null)
-    }
-
-    fn faults(&self, faults: Json) {
-        self.control(
-            reqwest::Method::POST,
-            "faults",
-            Some(json!({ "faults": faults })),
-        );
-    }
-
-    /// `METHOD path status` of every API request since the last clear.
-    fn requests(&self) -> Vec<String> {
-        let log = self.control(reqwest::Method::GET, "requests", None);
-        log.as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let query = e["query"].as_str().unwrap_or("");
-                let query = if query.is_empty() {
-                    String::new()
-                } else {
-                    format!("?{query}")
-                };
-                format!(
-                    "{} {}{query} {}",
-                    e["method"].as_str().unwrap(),
-                    e["path"].as_str().unwrap(),
-                    e["status"]
-                )
-            })
-            .collect()
-    }
-
-    fn clear_requests(&self) {
-        self.control(reqwest::Method::DELETE, "requests", None);
-    }
-
-    /// A field of the first item of a list.
-    fn first(&self, client: &Client, path: &str, field: &str) -> String {
-        let page = client
-            .list_page(path, &[("limit".into(), "1".into())], &mut Stats::default())
-            .unwrap();
-        let item: Json = serde_json::from_str(page.items[0].get()).unwrap();
-        item[field].as_str().unwrap().to_owned()
-    }
-}
+mod support;
+use support::Mock;
 
 fn t(s: &str) -> Value<'_> {
     Value::Text(s.into())

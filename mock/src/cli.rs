@@ -22,6 +22,7 @@ USAGE: partnerstack-mock [OPTIONS]
   --s2s-token TOKEN     Bearer token for POST /conversion/xid (default s2s_test_mock)
   --rate-limit N        requests per rolling 60 s per public key (default 4000, 0 = off)
   --retry-after SECS    send Retry-After on 429 answers (default: not sent)
+  --retry-after-date    send Retry-After as an HTTP date (now + SECS) instead of SECS
   --latency-ms N        delay every API answer by N ms
   --accept-put          treat PUT like PATCH (default: 405)
   --clamp-limit         clamp limit into 1..=250 (default: 400)
@@ -89,6 +90,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--s2s-token" => o.s2s_token = value(flag, &mut it)?.to_string(),
             "--rate-limit" => o.runtime.rate_limit = number(flag, value(flag, &mut it)?)?,
             "--retry-after" => o.runtime.retry_after = Some(number(flag, value(flag, &mut it)?)?),
+            "--retry-after-date" => o.runtime.retry_after_date = true,
             "--latency-ms" => o.runtime.latency_ms = number(flag, value(flag, &mut it)?)?,
             "--accept-put" => o.runtime.accept_put = true,
             "--clamp-limit" => o.runtime.clamp_limit = true,
@@ -126,6 +128,7 @@ mod tests {
         assert_eq!(o.s2s_token, "s2s_test_mock");
         assert_eq!(o.runtime.rate_limit, 4000);
         assert_eq!(o.runtime.retry_after, None);
+        assert!(!o.runtime.retry_after_date);
         assert!(!o.runtime.accept_put);
     }
 
@@ -134,7 +137,7 @@ mod tests {
         let o = serve(
             "--port 0 --host 0.0.0.0 --seed 7 --size transactions=1000000 --size links=1 \
              --key pk_a:sk_a --key pk_b:sk_b:test --s2s-token tok --rate-limit 3 \
-             --retry-after 2 --latency-ms 15 --accept-put --clamp-limit",
+             --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit",
         );
         assert_eq!(o.port, 0);
         assert_eq!(o.host, "0.0.0.0");
@@ -147,6 +150,7 @@ mod tests {
         assert_eq!(o.s2s_token, "tok");
         assert_eq!(o.runtime.rate_limit, 3);
         assert_eq!(o.runtime.retry_after, Some(2));
+        assert!(o.runtime.retry_after_date);
         assert_eq!(o.runtime.latency_ms, 15);
         assert!(o.runtime.accept_put && o.runtime.clamp_limit);
     }

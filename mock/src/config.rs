@@ -2,6 +2,7 @@
 
 use crate::auth::KeyPair;
 use crate::data::Sizes;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -23,6 +24,9 @@ pub struct RuntimeConfig {
     pub rate_limit: u64,
     /// `Retry-After` seconds sent with 429 answers; `None` = header not sent.
     pub retry_after: Option<u64>,
+    /// Send every `Retry-After` (429s and faults) as an HTTP date instead of delay-seconds:
+    /// RFC 9110 allows both, and a client must read both.
+    pub retry_after_date: bool,
     /// Accept `PUT` as a synonym for `PATCH` (otherwise 405).
     pub accept_put: bool,
     /// Clamp `limit` into 1..=250 instead of answering 400.
@@ -35,6 +39,7 @@ impl Default for RuntimeConfig {
             latency_ms: 0,
             rate_limit: DEFAULT_RATE_LIMIT,
             retry_after: None,
+            retry_after_date: false,
             accept_put: false,
             clamp_limit: false,
         }
@@ -62,6 +67,7 @@ impl RuntimeConfig {
                 "latency_ms" => next.latency_ms = uint()?,
                 "rate_limit" => next.rate_limit = uint()?,
                 "retry_after" => next.retry_after = if v.is_null() { None } else { Some(uint()?) },
+                "retry_after_date" => next.retry_after_date = boolean()?,
                 "accept_put" => next.accept_put = boolean()?,
                 "clamp_limit" => next.clamp_limit = boolean()?,
                 other => return Err(format!("unknown config field '{other}'")),
@@ -70,7 +76,30 @@ impl RuntimeConfig {
         *self = next;
         Ok(())
     }
+
+    /// The `Retry-After` value asking a client to wait `secs` seconds from `now`:
+    /// delay-seconds, or with `retry_after_date` the IMF-fixdate that many seconds ahead,
+    /// rounded up to the whole second (the format has no fractions) so no client waits less.
+    pub fn retry_after_value(&self, secs: u64, now: DateTime<Utc>) -> String {
+        if !self.retry_after_date {
+            return secs.to_string();
+        }
+        let ahead = i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .min(MAX_RETRY_AFTER_SECS);
+        let round_up = i64::from(now.timestamp_subsec_nanos() > 0);
+        DateTime::from_timestamp(now.timestamp() + ahead + round_up, 0)
+            .expect("within chrono's range: now plus at most a century")
+            .format(HTTP_DATE)
+            .to_string()
+    }
 }
+
+/// IMF-fixdate, the HTTP-date form servers send (RFC 9110 §5.6.7).
+const HTTP_DATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
+
+/// Longest wait an HTTP-date `Retry-After` is put at: a century keeps the date in range.
+const MAX_RETRY_AFTER_SECS: i64 = 100 * 365 * 24 * 3600;
 
 /// Everything fixed at startup.
 #[derive(Debug, Clone)]
@@ -120,10 +149,27 @@ mod tests {
         assert!(c.accept_put);
         c.apply(&json!({"retry_after": null})).unwrap();
         assert_eq!(c.retry_after, None);
+        c.apply(&json!({"retry_after_date": true})).unwrap();
+        assert!(c.retry_after_date);
         let before = c.clone();
         assert!(c.apply(&json!({"latency_ms": 1, "bogus": 1})).is_err());
         assert!(c.apply(&json!({"rate_limit": -1})).is_err());
         assert!(c.apply(&json!([1])).is_err());
         assert_eq!(c, before);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date_rounded_up() {
+        let now = DateTime::from_timestamp(1_445_412_480, 250_000_000).unwrap();
+        let mut c = RuntimeConfig::default();
+        assert_eq!(c.retry_after_value(2, now), "2");
+        c.retry_after_date = true;
+        assert_eq!(c.retry_after_value(2, now), "Wed, 21 Oct 2015 07:28:03 GMT");
+        let whole = DateTime::from_timestamp(1_445_412_480, 0).unwrap();
+        assert_eq!(
+            c.retry_after_value(0, whole),
+            "Wed, 21 Oct 2015 07:28:00 GMT"
+        );
+        assert!(c.retry_after_value(u64::MAX, whole).ends_with(" GMT"));
     }
 }

@@ -1,6 +1,7 @@
 //! Fault injection: which request gets which fault, and how a faulty answer is put on
 //! the wire (byte-level: wrong lengths, cut bodies, resets, trickles, hangs).
 
+use crate::config::RuntimeConfig;
 use crate::envelope;
 use crate::http::{Response, head_bytes};
 use crate::rng::Rng;
@@ -97,7 +98,7 @@ pub struct FaultSpec {
     /// Duration for `slow`/`delay`.
     #[serde(default)]
     pub delay_ms: Option<u64>,
-    /// `Retry-After` seconds for `status` answers.
+    /// `Retry-After` seconds for `status` answers (as an HTTP date with `retry_after_date`).
     #[serde(default)]
     pub retry_after: Option<u64>,
 }
@@ -215,18 +216,19 @@ pub fn faultable(path: &str) -> bool {
 }
 
 /// The synthetic answer of faults that replace the response entirely.
-pub fn synthetic_response(spec: &FaultSpec, default_retry_after: Option<u64>) -> Option<Response> {
+/// `config` gives the `Retry-After` of a 429 without its own and the header's form.
+pub fn synthetic_response(spec: &FaultSpec, config: &RuntimeConfig) -> Option<Response> {
     match spec.kind {
         FaultKind::Status => {
             let status = spec.status.unwrap_or(500);
             let mut r = envelope::status(status);
             let retry = spec.retry_after.or(if status == 429 {
-                default_retry_after
+                config.retry_after
             } else {
                 None
             });
             if let Some(s) = retry {
-                r = r.with_header("Retry-After", s.to_string());
+                r = r.with_header("Retry-After", config.retry_after_value(s, wall_clock()));
             }
             Some(r)
         }
@@ -250,6 +252,12 @@ pub fn synthetic_response(spec: &FaultSpec, default_retry_after: Option<u64>) ->
         )),
         _ => None,
     }
+}
+
+/// The wall clock (not the fixed "now" of the generated data): an HTTP-date `Retry-After`
+/// is read against the client's clock.
+pub fn wall_clock() -> chrono::DateTime<chrono::Utc> {
+    std::time::SystemTime::now().into()
 }
 
 /// How a response goes on the wire.
@@ -532,25 +540,42 @@ mod tests {
 
     #[test]
     fn synthetic_answers() {
+        let seven = RuntimeConfig {
+            retry_after: Some(7),
+            ..RuntimeConfig::default()
+        };
+        let none = RuntimeConfig::default();
         let r =
-            synthetic_response(&spec(json!({"kind": "status", "status": 429})), Some(7)).unwrap();
+            synthetic_response(&spec(json!({"kind": "status", "status": 429})), &seven).unwrap();
         assert_eq!(r.status, 429);
         assert_eq!(r.header("Retry-After"), Some("7"));
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(body, json!({"message": "Too Many Requests", "status": 429}));
         let r = synthetic_response(
             &spec(json!({"kind": "status", "status": 503, "retry_after": 1})),
-            None,
+            &none,
         )
         .unwrap();
         assert_eq!(r.header("Retry-After"), Some("1"));
-        let r = synthetic_response(&spec(json!({"kind": "html"})), None).unwrap();
+        let dated = RuntimeConfig {
+            retry_after_date: true,
+            ..seven
+        };
+        let r =
+            synthetic_response(&spec(json!({"kind": "status", "status": 429})), &dated).unwrap();
+        let date = r.header("Retry-After").unwrap();
+        let at = chrono::NaiveDateTime::parse_from_str(date, "%a, %d %b %Y %H:%M:%S GMT")
+            .unwrap()
+            .and_utc();
+        let ahead = (at - wall_clock()).num_milliseconds();
+        assert!((6_000..=8_000).contains(&ahead), "{date}: {ahead} ms");
+        let r = synthetic_response(&spec(json!({"kind": "html"})), &none).unwrap();
         assert_eq!(r.status, 500);
         assert!(r.content_type.starts_with("text/html"));
-        let r = synthetic_response(&spec(json!({"kind": "invalid_json"})), None).unwrap();
+        let r = synthetic_response(&spec(json!({"kind": "invalid_json"})), &none).unwrap();
         assert_eq!(r.status, 200);
         assert!(serde_json::from_slice::<serde_json::Value>(&r.body).is_err());
-        assert!(synthetic_response(&spec(json!({"kind": "truncate"})), None).is_none());
+        assert!(synthetic_response(&spec(json!({"kind": "truncate"})), &none).is_none());
         assert!(faultable("/api/v2/customers") && faultable("/conversion/xid"));
         assert!(!faultable("/__mock/requests"));
     }

@@ -124,7 +124,7 @@ impl Server {
         let delivery = Delivery::for_fault(fault.as_ref());
         let synthetic = fault
             .as_ref()
-            .and_then(|f| faults::synthetic_response(f, config.retry_after));
+            .and_then(|f| faults::synthetic_response(f, &config));
         let response = match (synthetic, delivery) {
             (Some(r), _) => r,
             // Nothing of the real answer is sent for these.
@@ -431,6 +431,9 @@ mod tests {
         s.config_mut().retry_after = Some(3);
         let (r, _) = s.respond(&request("GET", "/api/v2/groups", Some(&auth), None));
         assert_eq!(r.header("Retry-After"), Some("3"));
+        s.config_mut().retry_after_date = true;
+        let (r, _) = s.respond(&request("GET", "/api/v2/groups", Some(&auth), None));
+        assert!(r.header("Retry-After").unwrap().ends_with(" GMT"));
         // Another key has its own window.
         let (r, _) = s.respond(&request(
             "GET",

@@ -13,7 +13,8 @@ pub const MAX_PAGE_SIZE: u32 = 250;
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// Whole-request limit: a 250-item page normally arrives in well under a second.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-/// Retries after a 429 or 5xx before giving up (so up to 6 requests for one page): with the
+/// Retries after a 429 or 5xx (and, for reads, a timeout or a damaged answer) before giving up
+/// (so up to 6 requests for one page): with the
 /// default base delay the waits add up to 31 s at most (1 + 2 + 4 + 8 + 16), long enough to ride
 /// out a short outage or a rate-limit window, short enough that a query does not hang on a dead
 /// API.
@@ -42,7 +43,7 @@ pub struct ClientConfig {
     pub connect_timeout_ms: u64,
     /// Whole-request timeout.
     pub timeout_ms: u64,
-    /// Retries after 429/5xx.
+    /// Retries after 429/5xx (reads: also timeouts and damaged answers).
     pub max_retries: u32,
     /// First backoff delay.
     pub retry_base_ms: u64,

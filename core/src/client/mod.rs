@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
 
 use crate::catalogue::Endpoint;
@@ -158,15 +159,13 @@ impl Client {
         params: &[(String, String)],
         stats: &mut Stats,
     ) -> Result<Page, ApiError> {
-        let body = self
-            .get(path, params, stats)?
-            .ok_or_else(|| ApiError::Client {
-                status: 404,
-                path: path.to_owned(),
-                message: "not found".into(),
-            })?;
         let envelope: ListEnvelope =
-            serde_json::from_slice(&body).map_err(|e| invalid(path, &body, &e))?;
+            self.get(path, params, stats)?
+                .ok_or_else(|| ApiError::Client {
+                    status: 404,
+                    path: path.to_owned(),
+                    message: "not found".into(),
+                })?;
         stats.pages += 1;
         stats.items += envelope.data.items.len() as u64;
         Ok(Page {
@@ -177,22 +176,21 @@ impl Client {
 
     /// Fetches one object; `None` when the API answers 404.
     pub fn object(&self, path: &str, stats: &mut Stats) -> Result<Option<Box<RawValue>>, ApiError> {
-        let Some(body) = self.get(path, &[], stats)? else {
+        let Some(envelope) = self.get::<ObjectEnvelope>(path, &[], stats)? else {
             return Ok(None);
         };
-        let envelope: ObjectEnvelope =
-            serde_json::from_slice(&body).map_err(|e| invalid(path, &body, &e))?;
         stats.items += 1;
         Ok(Some(envelope.data))
     }
 
-    /// GET with retries; `None` on 404.
-    fn get(
+    /// GET with retries, its 2xx body read as `T`; `None` on 404. A body that is not valid
+    /// JSON is retried like a 5xx; valid JSON that is not a `T` is an error at once.
+    fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         params: &[(String, String)],
         stats: &mut Stats,
-    ) -> Result<Option<Vec<u8>>, ApiError> {
+    ) -> Result<Option<T>, ApiError> {
         let out = Outgoing {
             verb: "GET",
             endpoint: Endpoint::Vendor,
@@ -200,12 +198,14 @@ impl Client {
             target: target(path, params),
             body: None,
         };
-        let (status, body) = self.send(&out, Policy::Read, stats)?;
-        match status {
-            200..=299 => Ok(Some(body)),
-            404 => Ok(None),
-            _ => Err(client_error(status, path, &body)),
-        }
+        self.send(&out, Policy::Read, stats, |status, body| match status {
+            200..=299 => match serde_json::from_slice(&body) {
+                Ok(answer) => Answer::Done(Ok(Some(answer))),
+                Err(e) => unreadable(path, &body, e),
+            },
+            404 => Answer::Done(Ok(None)),
+            _ => Answer::Done(Err(client_error(status, path, &body))),
+        })
     }
 
     /// Sends one write as given (its own verb, no fallback), with the retries its verb allows.
@@ -234,7 +234,9 @@ impl Client {
             Policy::Create(request.confirm.as_ref())
         };
         let retries_before = stats.retries;
-        let (status, body) = self.send(&out, policy, stats)?;
+        let (status, body) = self.send(&out, policy, stats, |status, body| {
+            Answer::Done(Ok((status, body)))
+        })?;
         // A DELETE that was retried (its first answer was lost or a 5xx) and then finds nothing
         // did its job the first time: the object is gone, as asked.
         let deleted_earlier =
@@ -267,7 +269,9 @@ impl Client {
     /// proves nothing: the create is then not sent again.
     fn confirmed_absent(&self, confirm: &ConfirmRead, stats: &mut Stats) -> Result<bool, ApiError> {
         let found = match confirm {
-            ConfirmRead::Item { path } => self.get(path, &[], stats).map(|b| b.is_some()),
+            ConfirmRead::Item { path } => self
+                .get::<IgnoredAny>(path, &[], stats)
+                .map(|b| b.is_some()),
             ConfirmRead::List {
                 path,
                 params,
@@ -288,15 +292,18 @@ impl Client {
         }
     }
 
-    /// Sends one request, retrying what `policy` allows with backoff, and returns the status
-    /// and body of the last answer that is not a retryable failure. 401/403 become
-    /// `Unauthorized`; a 429 or 5xx that is not retried (again) becomes `RateLimited`/`Server`.
-    fn send(
+    /// Sends one request, retrying what `policy` allows with backoff, and returns what
+    /// `accept` makes of the status and body of the first answer that is not a 401/403, 429 or
+    /// 5xx; when `accept` finds a 2xx body [`Answer::Garbled`], that is a failure to retry
+    /// too. 401/403 become `Unauthorized`; a 429 or 5xx that is not retried (again) becomes
+    /// `RateLimited`/`Server`.
+    fn send<T>(
         &self,
         out: &Outgoing,
         policy: Policy,
         stats: &mut Stats,
-    ) -> Result<(u16, Vec<u8>), ApiError> {
+        mut accept: impl FnMut(u16, Vec<u8>) -> Answer<T>,
+    ) -> Result<T, ApiError> {
         let (base, host) = match out.endpoint {
             Endpoint::Vendor => (self.config.api_url.as_str(), self.host.as_str()),
             Endpoint::Conversion => (self.config.s2s_url.as_str(), self.s2s_host.as_str()),
@@ -375,7 +382,10 @@ impl Client {
                         },
                         retry_after,
                     ),
-                    _ => return Ok((status, body)),
+                    _ => match accept(status, body) {
+                        Answer::Done(result) => return result,
+                        Answer::Garbled(error) => (FailureKind::Garbled, error, None),
+                    },
                 },
             };
             let decision = policy.decide(failure);
@@ -427,16 +437,36 @@ fn client_error(status: u16, path: &str, body: &[u8]) -> ApiError {
     }
 }
 
-fn invalid(path: &str, body: &[u8], e: &serde_json::Error) -> ApiError {
-    ApiError::InvalidBody {
+/// What the caller of [`Client::send`] makes of an answer.
+enum Answer<T> {
+    /// The result of the request.
+    Done(Result<T, ApiError>),
+    /// A 2xx body that is not valid JSON ([`FailureKind::Garbled`]): the policy decides
+    /// whether to ask again; this is the error if not.
+    Garbled(ApiError),
+}
+
+/// A 2xx body that could not be read: valid JSON that is not the documented envelope is the
+/// API's real answer and an error at once; a body that is not valid JSON at all was damaged on
+/// its way and is [`Answer::Garbled`]. serde reports the first problem it meets, so a shape
+/// error is checked against a plain parse (only on this error path).
+fn unreadable<T>(path: &str, body: &[u8], e: serde_json::Error) -> Answer<T> {
+    let error = |reason: String| ApiError::InvalidBody {
         path: path.to_owned(),
-        reason: if e.is_data() {
-            format!("not the documented envelope: {e}")
-        } else {
-            format!("not valid JSON: {e}")
-        },
+        reason,
         excerpt: body_excerpt(body),
-    }
+    };
+    let syntax = if e.is_data() {
+        match serde_json::from_slice::<IgnoredAny>(body) {
+            Ok(_) => {
+                return Answer::Done(Err(error(format!("not the documented envelope: {e}"))));
+            }
+            Err(syntax) => syntax,
+        }
+    } else {
+        e
+    };
+    Answer::Garbled(error(format!("not valid JSON: {syntax}")))
 }
 
 /// The `message` of an error body, or an excerpt of the body.
@@ -484,5 +514,46 @@ mod tests {
             api_message(long.as_bytes()).chars().count(),
             BODY_EXCERPT_CHARS + 1
         );
+    }
+
+    /// What `unreadable` makes of a list body: `Err(reason)` when reported at once, `Ok(reason)`
+    /// when garbled (retried by reads).
+    fn classify(body: &str) -> Result<String, String> {
+        let e = serde_json::from_str::<ListEnvelope>(body)
+            .err()
+            .expect("unreadable");
+        let reason = |error: ApiError| match error {
+            ApiError::InvalidBody { reason, .. } => reason,
+            other => panic!("{other:?}"),
+        };
+        match unreadable::<ListEnvelope>("/deals", body.as_bytes(), e) {
+            Answer::Garbled(error) => Ok(reason(error)),
+            Answer::Done(result) => Err(reason(result.err().expect("an error"))),
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_garbled_and_wrong_envelopes_are_not() {
+        for garbled in [
+            "",
+            "<html>502</html>",
+            r#"{"data": {"items": [{"key": "cus_broken", "email": nul"#,
+            // The shape is wrong before the syntax is: still not JSON, still retried.
+            r#"{"data": 5, oops"#,
+        ] {
+            let reason = classify(garbled).expect(garbled);
+            assert!(reason.starts_with("not valid JSON"), "{garbled}: {reason}");
+        }
+        for wrong in [
+            r#"{"message": "OK", "status": 200}"#,
+            r#"{"data": {"items": 5}}"#,
+            "[]",
+        ] {
+            let reason = classify(wrong).expect_err(wrong);
+            assert!(
+                reason.starts_with("not the documented envelope"),
+                "{wrong}: {reason}"
+            );
+        }
     }
 }

@@ -6,9 +6,10 @@
 use std::cell::RefCell;
 use std::io::Read;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::config::ClientConfig;
+use super::retry::retry_after_wait;
 use crate::error::ApiError;
 
 /// How often a wait checks whether the statement was cancelled.
@@ -97,8 +98,8 @@ pub(super) enum Exchanged {
     Response {
         /// HTTP status.
         status: u16,
-        /// `Retry-After` in seconds, when the server sent one.
-        retry_after: Option<u64>,
+        /// The wait the server asked for with `Retry-After`, when it sent one we can read.
+        retry_after: Option<Duration>,
         /// The body.
         body: Vec<u8>,
     },
@@ -319,13 +320,13 @@ fn spawn_worker() -> std::io::Result<mpsc::Sender<Job>> {
     Ok(jobs)
 }
 
-/// `Retry-After` in seconds, when present (§5: PartnerStack does not document it); any other
-/// form is ignored and the backoff applies.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+/// The wait `Retry-After` asks for, when present and readable (§5: PartnerStack does not
+/// document it). Read as the answer arrives, so that an HTTP date is measured from then.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .and_then(|v| retry_after_wait(v, SystemTime::now()))
 }
 
 /// Reads a body, refusing more than `cap` bytes.
@@ -409,15 +410,28 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_only() {
+    fn retry_after_reads_seconds_and_http_dates() {
         let mut headers = reqwest::header::HeaderMap::new();
         assert_eq!(retry_after(&headers), None);
         headers.insert(reqwest::header::RETRY_AFTER, " 7 ".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(7));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        // A date in the past (this one is RFC 9110's example) asks for no wait.
         headers.insert(
             reqwest::header::RETRY_AFTER,
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+        // A date ahead: about as long as it is ahead (whole seconds, so within one second).
+        let ahead = chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
+            + chrono::TimeDelta::seconds(30);
+        let value = ahead.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&wait),
+            "{value}: {wait:?}"
+        );
+        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
 

@@ -4,6 +4,7 @@
 use super::{Ctx, writes};
 use crate::auth::KeyPair;
 use crate::envelope::{self, ApiError};
+use crate::faults;
 use crate::http::Response;
 use crate::resources::{Resource, links};
 use crate::store::Store;
@@ -61,7 +62,8 @@ pub fn handle(ctx: &Ctx, segs: &[String]) -> Response {
         if !admitted {
             let mut r = envelope::status(429);
             if let Some(secs) = ctx.config.retry_after {
-                r = r.with_header("Retry-After", secs.to_string());
+                let value = ctx.config.retry_after_value(secs, faults::wall_clock());
+                r = r.with_header("Retry-After", value);
             }
             return r;
         }

@@ -173,8 +173,12 @@ fn an_oversized_body_is_refused() {
 fn a_stalled_server_is_a_timeout_error_not_a_hang() {
     let mock = Mock::start();
     let mut db = Db::with_partnerstack(&mock);
-    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD timeout_ms '500')")
-        .unwrap();
+    // A read that timed out is retried (each attempt waiting timeout_ms): with no retries the
+    // user sees the timeout after one wait.
+    db.batch_execute(
+        "ALTER SERVER partnerstack_server OPTIONS (ADD timeout_ms '500', ADD max_retries '0')",
+    )
+    .unwrap();
     mock.faults(json!([{"kind": "hang"}]));
     let started = Instant::now();
     let err = count(&mut db, "groups").unwrap_err();
@@ -189,6 +193,38 @@ fn a_stalled_server_is_a_timeout_error_not_a_hang() {
         text.contains("did not answer within 500 ms (timeout_ms)"),
         "{text}"
     );
+}
+
+#[test]
+fn a_page_that_hangs_or_is_not_json_is_asked_again_and_the_result_is_complete() {
+    let mock = Mock::start_with(&["--size", "transactions=1000"]);
+    let mut db = Db::with_partnerstack(&mock);
+    fast_retries(&mut db);
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD timeout_ms '500')")
+        .unwrap();
+    let total = mock.list_all("/transactions").len() as i64;
+    let api = "/api/v2/transactions";
+    for kind in ["hang", "invalid_json"] {
+        mock.clear_requests();
+        // The second page's first answer never comes, or is not JSON.
+        mock.faults(json!([{"kind": kind, "path_prefix": api, "every": 2, "count": 1}]));
+        let (n, distinct): (i64, i64) = {
+            let row = db
+                .query_one(
+                    "SELECT count(*), count(DISTINCT key) FROM partnerstack.transactions",
+                    &[],
+                )
+                .unwrap_or_else(|e| panic!("{kind}: {}", error_text(&e)));
+            (row.get(0), row.get(1))
+        };
+        assert_eq!((n, distinct), (total, total), "{kind}");
+        let faults: Vec<String> = mock
+            .requests()
+            .iter()
+            .map(|r| r["fault"].as_str().unwrap_or("-").to_owned())
+            .collect();
+        assert_eq!(faults[..3], ["-", kind, "-"], "{kind}: asked again");
+    }
 }
 
 #[test]
