@@ -508,28 +508,13 @@ impl Keys {
 /// A server's options, typed, with the defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerOptions {
-    /// Base URL of the Vendor API.
-    pub api_url: String,
+    /// The client settings the server sets (URLs, timeouts, retries, size cap, rate limit),
+    /// without keys: [`ServerOptions::client_config`] adds the role's.
+    pub client: ClientConfig,
     /// Items per list request.
     pub page_size: u32,
-    /// Connect timeout.
-    pub connect_timeout_ms: u64,
-    /// Whole-request timeout.
-    pub timeout_ms: u64,
-    /// Retries after 429 / 5xx.
-    pub max_retries: u32,
-    /// First backoff delay.
-    pub retry_base_ms: u64,
-    /// Cap on one wait.
-    pub retry_max_ms: u64,
-    /// Largest body accepted.
-    pub max_response_bytes: u64,
-    /// Client-side rate limit; 0 = off.
-    pub max_requests_per_minute: u64,
     /// The UPDATE verb, when pinned.
     pub update_method: Option<UpdateMethod>,
-    /// Base URL of S2S conversion tracking, without a trailing `/`.
-    pub s2s_url: String,
     /// Keys set on the server: a fallback for the user mapping's.
     pub keys: Keys,
 }
@@ -539,20 +524,21 @@ impl ServerOptions {
     pub fn parse(options: &[(String, String)]) -> Result<ServerOptions, OptionError> {
         let given = Given::new(Scope::Server, options)?;
         let text = |name| given.get(name).expect("a server option with a default");
+        let mut client = ClientConfig::new(&text("api_url"), "", "");
+        client.connect_timeout_ms = given.count("connect_timeout_ms");
+        client.timeout_ms = given.count("timeout_ms");
+        client.max_retries = small(given.count("max_retries"));
+        client.retry_base_ms = given.count("retry_base_ms");
+        client.retry_max_ms = given.count("retry_max_ms");
+        client.max_response_bytes = given.count("max_response_bytes");
+        client.max_requests_per_minute = given.count("max_requests_per_minute");
+        client.s2s_url = text("s2s_url").trim_end_matches('/').to_owned();
         Ok(ServerOptions {
-            api_url: text("api_url"),
+            client,
             page_size: small(given.count("page_size")),
-            connect_timeout_ms: given.count("connect_timeout_ms"),
-            timeout_ms: given.count("timeout_ms"),
-            max_retries: small(given.count("max_retries")),
-            retry_base_ms: given.count("retry_base_ms"),
-            retry_max_ms: given.count("retry_max_ms"),
-            max_response_bytes: given.count("max_response_bytes"),
-            max_requests_per_minute: given.count("max_requests_per_minute"),
             update_method: given
                 .get("update_method")
                 .and_then(|v| UpdateMethod::from_option(&v)),
-            s2s_url: text("s2s_url").trim_end_matches('/').to_owned(),
             keys: Keys::read(&given),
         })
     }
@@ -582,17 +568,9 @@ impl ServerOptions {
                     .or_else(|| (!needs_keys).then(String::new))
                     .ok_or(OptionError::MissingKey { name })
             };
-        let public_key = key("public_key", &mapping.public_key, &self.keys.public_key)?;
-        let private_key = key("private_key", &mapping.private_key, &self.keys.private_key)?;
-        let mut client = ClientConfig::new(&self.api_url, &public_key, &private_key);
-        client.connect_timeout_ms = self.connect_timeout_ms;
-        client.timeout_ms = self.timeout_ms;
-        client.max_retries = self.max_retries;
-        client.retry_base_ms = self.retry_base_ms;
-        client.retry_max_ms = self.retry_max_ms;
-        client.max_response_bytes = self.max_response_bytes;
-        client.max_requests_per_minute = self.max_requests_per_minute;
-        client.s2s_url = self.s2s_url.clone();
+        let mut client = self.client.clone();
+        client.public_key = key("public_key", &mapping.public_key, &self.keys.public_key)?;
+        client.private_key = key("private_key", &mapping.private_key, &self.keys.private_key)?;
         client.s2s_token = mapping
             .s2s_token
             .clone()
