@@ -1,5 +1,7 @@
 //! The one place errors become Postgres ERRORs (API, mapping, pushdown, option and write
 //! errors, and the write reports of a multi-row statement), each with its SQLSTATE and a hint.
+//! Every function that builds a report is `#[track_caller]`, so an ERROR's LOCATION names the
+//! code that raised it, not this file.
 
 use partnerstack_api::options::OptionError;
 use partnerstack_api::write::WriteError;
@@ -13,6 +15,7 @@ const FUNCNAME: &str = "partnerstack_fdw";
 
 /// An ERROR report with this code and message (add detail and hint, then [`raise`] it, or return
 /// it where the framework reports it).
+#[track_caller]
 pub fn error(code: PgSqlErrorCode, message: impl Into<String>) -> ErrorReport {
     ErrorReport::new(code, message, FUNCNAME)
 }
@@ -24,6 +27,7 @@ pub fn raise(report: ErrorReport) -> ! {
 }
 
 /// Raises an API error as an ERROR. Never returns.
+#[track_caller]
 pub fn raise_api(e: &ApiError, context: &str) -> ! {
     if let ApiError::Cancelled = e {
         // The interrupt that stopped the wait is still pending: let Postgres report it as such.
@@ -33,6 +37,7 @@ pub fn raise_api(e: &ApiError, context: &str) -> ! {
 }
 
 /// The ERROR report of an API error, with its SQLSTATE and hint.
+#[track_caller]
 pub fn api_report(e: &ApiError, context: &str) -> ErrorReport {
     use PgSqlErrorCode::*;
     match e {
@@ -75,6 +80,7 @@ pub fn api_report(e: &ApiError, context: &str) -> ErrorReport {
 }
 
 /// Raises a mapping error (a field of an unexpected type). Never returns.
+#[track_caller]
 pub fn raise_mapping(e: &MappingError) -> ! {
     raise(
         error(PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE, e.to_string())
@@ -83,6 +89,7 @@ pub fn raise_mapping(e: &MappingError) -> ! {
 }
 
 /// Raises a read of a write-only table. Never returns.
+#[track_caller]
 pub fn raise_write_only(e: &partnerstack_api::pushdown::WriteOnlyError) -> ! {
     raise(error(
         PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -91,6 +98,7 @@ pub fn raise_write_only(e: &partnerstack_api::pushdown::WriteOnlyError) -> ! {
 }
 
 /// Raises a scan that cannot be turned into requests. Never returns.
+#[track_caller]
 pub fn raise_pushdown(e: &PushdownError) -> ! {
     let report = match e {
         PushdownError::MissingPathParameter { table, column } => error(
@@ -109,6 +117,7 @@ pub fn raise_pushdown(e: &PushdownError) -> ! {
 }
 
 /// The ERROR report of an option list that cannot be used, with its SQLSTATE and hint.
+#[track_caller]
 pub fn option_report(e: &OptionError) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
@@ -128,11 +137,13 @@ pub fn option_report(e: &OptionError) -> ErrorReport {
 }
 
 /// Raises an option list that cannot be used. Never returns.
+#[track_caller]
 pub fn raise_option(e: &OptionError) -> ! {
     raise(option_report(e))
 }
 
 /// The ERROR report of a row that cannot be written (before any request of the statement).
+#[track_caller]
 pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
@@ -152,12 +163,14 @@ pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
 }
 
 /// Raises a row that cannot be written (before any request of the statement). Never returns.
+#[track_caller]
 pub fn raise_write(e: &WriteError, row: usize) -> ! {
     raise(write_report(e, row))
 }
 
 /// Raises a row read for UPDATE or DELETE that lacks the column PartnerStack addresses it by
 /// (`key` is the row's own key, if it has one). Never returns.
+#[track_caller]
 pub fn raise_unaddressable_row(table: &str, key: Option<&str>, column: &str) -> ! {
     raise(
         error(
@@ -193,6 +206,7 @@ pub struct WriteProgress<'a> {
 /// The ERROR report of a create that may have happened although no success came back (5xx,
 /// timeout, a broken connection): the row is not reported as failed, since a rerun could
 /// create it twice.
+#[track_caller]
 pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) -> ErrorReport {
     let WriteProgress {
         table,
@@ -220,6 +234,7 @@ pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) 
 }
 
 /// The ERROR report of a row that failed after PartnerStack accepted the rows before it.
+#[track_caller]
 pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> ErrorReport {
     let WriteProgress {
         table,
@@ -249,6 +264,7 @@ pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> Error
 /// Raises the cancel of a statement while row `row` of `total` was being sent: first a WARNING
 /// says what may have happened to it and what was accepted before, then Postgres reports the
 /// cancel. Never returns.
+#[track_caller]
 pub fn raise_cancelled_write(table: &str, row: usize, total: usize, accepted: &[String]) -> ! {
     pgrx::warning!(
         "writing {table}: cancelled while row {row} of {total} was being sent; PartnerStack may \

@@ -319,3 +319,24 @@ fn a_connection_broken_mid_page_is_read_again() {
         .collect();
     assert_eq!(faults, ["reset", "truncate"]);
 }
+
+/// An ERROR's LOCATION (file name and line, as `\set VERBOSITY verbose` shows it) names the code that
+/// raised it, not the helper in errors.rs that builds every report.
+#[test]
+fn an_error_location_names_the_code_that_raised_it() {
+    let mock = Mock::start();
+    let mut db = Db::new();
+    db.setup_partnerstack(Some(&mock.api_url()), "pk_test_mock", "sk_wrong_secret");
+    let read = count(&mut db, "customers").unwrap_err();
+    let write = db
+        .execute(
+            "INSERT INTO partnerstack.customers (name) VALUES ('no email, no partner')",
+            &[],
+        )
+        .unwrap_err();
+    for (err, file) in [(read, "executor.rs"), (write, "modify.rs")] {
+        let server = err.as_db_error().expect("an error from the server");
+        assert_eq!(server.file(), Some(file), "{}", error_text(&err));
+        assert!(server.line().is_some_and(|l| l > 0), "{}", error_text(&err));
+    }
+}
