@@ -5,9 +5,9 @@
 //! A minute is scaled down to keep the test short: the mock counts its limit over 6 s instead of
 //! 60, and the server's budget is small enough that its burst plus 6 s of its rate fit under it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use partnerstack_e2e::{Db, Mock};
+use partnerstack_e2e::{Db, Mock, error_text, sqlstate};
 
 /// Sessions scanning at once.
 const SESSIONS: usize = 8;
@@ -98,5 +98,40 @@ fn eight_sessions_share_one_budget_and_draw_no_429() {
     eprintln!(
         "{SESSIONS} sessions, {requests} requests, busiest {WINDOW_MS} ms: {most}, {:.1} s",
         took.as_secs_f64()
+    );
+}
+
+/// A session waiting for the shared budget holds no lock and stays cancellable: another session
+/// drained the budget, and `statement_timeout` ends the waiting scan within a second.
+#[test]
+fn a_session_waiting_for_the_shared_budget_is_cancellable() {
+    let mock = Mock::start_with(&["--rate-limit", "0", "--size", "transactions=100"]);
+    let mut db = Db::with_partnerstack(&mock);
+    // 6 a minute: a burst of 2, then one request every 10 s.
+    db.batch_execute(
+        "ALTER SERVER partnerstack_server OPTIONS (ADD page_size '10', ADD max_requests_per_minute '6')",
+    )
+    .unwrap();
+    let mut other = db.connect();
+    let n: i64 = other
+        .query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM partnerstack.transactions LIMIT 20) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 20, "two pages: the whole burst");
+    mock.clear_requests();
+    db.batch_execute("SET statement_timeout = '1s'").unwrap();
+    let started = Instant::now();
+    let err = db
+        .query("SELECT * FROM partnerstack.transactions", &[])
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(sqlstate(&err), "57014", "{}", error_text(&err));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(
+        mock.requests().is_empty(),
+        "the other session's burst left nothing for this one"
     );
 }
