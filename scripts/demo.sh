@@ -148,6 +148,14 @@ timezone = 'UTC'
 EOF
   echo "created the cluster"
 fi
+# The rate limit is one budget for all sessions only with the library preloaded (shared memory is
+# reserved at server start); a demo cluster made before that setting gets it here.
+if ! as_postgres grep -q "^shared_preload_libraries = 'partnerstack'" "$PGDATA_DIR/postgresql.conf"; then
+  echo "shared_preload_libraries = 'partnerstack'" | as_postgres tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
+  if pg_running; then
+    as_postgres "$PG_BINDIR/pg_ctl" stop -D "$PGDATA_DIR" -m fast -w >/dev/null
+  fi
+fi
 if pg_running; then
   echo "reusing the running server"
 else

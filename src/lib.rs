@@ -16,7 +16,14 @@ mod options;
 mod quals;
 mod scan;
 mod session;
+mod shared_budget;
 mod table;
+
+/// Library load: reserves the shared rate-limit budget when preloaded.
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    shared_budget::init();
+}
 
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);
 
@@ -31,6 +38,7 @@ pub mod pg_test {
 
     /// postgresql.conf settings for the test cluster.
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec![]
+        // The shared rate-limit budget lives in memory reserved at server start.
+        vec!["shared_preload_libraries = 'partnerstack'"]
     }
 }

@@ -12,6 +12,7 @@ use partnerstack_api::{Client, ClientConfig};
 use pgrx::pg_sys;
 
 use crate::errors::raise_api;
+use crate::shared_budget;
 
 thread_local! {
     /// Clients kept by this backend, by their whole configuration (keys included), so that
@@ -32,6 +33,10 @@ pub fn cached_client(config: ClientConfig, context: &str) -> Rc<Client> {
     }
     let mut client = Client::new(config).unwrap_or_else(|e| raise_api(&e, context));
     client.set_interrupt(Arc::new(statement_cancelled));
+    let per_minute = client.config().max_requests_per_minute;
+    if let Some(budget) = shared_budget::for_host(client.host(), per_minute) {
+        client.set_rate_limit(budget);
+    }
     let client = Rc::new(client);
     CLIENTS.with(|c| {
         let mut cache = c.borrow_mut();

@@ -36,6 +36,24 @@ mod tests {
         })
     }
 
+    /// The test cluster preloads the library: every client of one API host draws on one bucket
+    /// in shared memory; another host has its own.
+    #[pg_test]
+    fn the_preloaded_library_shares_one_budget_per_api_host() {
+        let budget = crate::shared_budget::for_host;
+        let first = budget("budget-test:1", 60).expect("the budget is in shared memory");
+        let second = budget("budget-test:1", 60).unwrap();
+        let other = budget("budget-test-other:1", 60).unwrap();
+        // 60 a minute: bursts of 20.
+        assert!((0..20).all(|_| first.take().is_zero()));
+        assert!(
+            !second.take().is_zero(),
+            "the second client drew on the first's bucket"
+        );
+        assert!(other.take().is_zero());
+        assert!(budget("budget-test:1", 0).is_none(), "0 = no limit at all");
+    }
+
     #[pg_test]
     fn create_extension_creates_the_wrapper() {
         let handler = Spi::get_one::<String>(

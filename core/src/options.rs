@@ -250,7 +250,7 @@ pub const OPTIONS: &[OptionSpec] = &[
             max: 1_000_000,
         },
         default: OptionDefault::Number(DEFAULT_MAX_REQUESTS_PER_MINUTE),
-        doc: "client-side rate limit per backend (bursts of a third); 0 = off",
+        doc: "client-side rate limit shared by all sessions of the cluster (bursts of a third; needs `shared_preload_libraries`, else per backend); 0 = off",
     },
     OptionSpec {
         name: "update_method",

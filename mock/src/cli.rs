@@ -21,6 +21,8 @@ USAGE: partnerstack-mock [OPTIONS]
                         pk_test_mock:sk_test_mock (test) and pk_live_mock:sk_live_mock
   --s2s-token TOKEN     Bearer token for POST /conversion/xid (default s2s_test_mock)
   --rate-limit N        requests per rolling 60 s per public key (default 4000, 0 = off)
+  --rate-window-ms N    the rate limit's rolling window in ms (default 60000; shorter
+                        for tests that scale a minute down)
   --retry-after SECS    send Retry-After on 429 answers (default: not sent)
   --retry-after-date    send Retry-After as an HTTP date (now + SECS) instead of SECS
   --latency-ms N        delay every API answer by N ms
@@ -89,6 +91,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--key" => keys.push(KeyPair::parse(value(flag, &mut it)?)?),
             "--s2s-token" => o.s2s_token = value(flag, &mut it)?.to_string(),
             "--rate-limit" => o.runtime.rate_limit = number(flag, value(flag, &mut it)?)?,
+            "--rate-window-ms" => {
+                o.runtime.rate_window_ms = number::<u64>(flag, value(flag, &mut it)?)?.max(1)
+            }
             "--retry-after" => o.runtime.retry_after = Some(number(flag, value(flag, &mut it)?)?),
             "--retry-after-date" => o.runtime.retry_after_date = true,
             "--latency-ms" => o.runtime.latency_ms = number(flag, value(flag, &mut it)?)?,
@@ -137,7 +142,7 @@ mod tests {
         let o = serve(
             "--port 0 --host 0.0.0.0 --seed 7 --size transactions=1000000 --size links=1 \
              --key pk_a:sk_a --key pk_b:sk_b:test --s2s-token tok --rate-limit 3 \
-             --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit",
+             --rate-window-ms 6000 --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit",
         );
         assert_eq!(o.port, 0);
         assert_eq!(o.host, "0.0.0.0");
@@ -149,6 +154,7 @@ mod tests {
         assert!(o.keys[1].test);
         assert_eq!(o.s2s_token, "tok");
         assert_eq!(o.runtime.rate_limit, 3);
+        assert_eq!(o.runtime.rate_window_ms, 6000);
         assert_eq!(o.runtime.retry_after, Some(2));
         assert!(o.runtime.retry_after_date);
         assert_eq!(o.runtime.latency_ms, 15);

@@ -12,6 +12,8 @@ pub const DEFAULT_PORT: u16 = 8787;
 pub const DEFAULT_SEED: u64 = 42;
 /// Requests per rolling 60 s per public key (the documented live limit, §5).
 pub const DEFAULT_RATE_LIMIT: u64 = 4000;
+/// The rate limit's rolling window: a minute, as documented (§5).
+pub const DEFAULT_RATE_WINDOW_MS: u64 = 60_000;
 /// Bearer token accepted by `POST /conversion/xid`.
 pub const DEFAULT_S2S_TOKEN: &str = "s2s_test_mock";
 
@@ -20,8 +22,11 @@ pub const DEFAULT_S2S_TOKEN: &str = "s2s_test_mock";
 pub struct RuntimeConfig {
     /// Added to every API request before it is answered.
     pub latency_ms: u64,
-    /// Requests per rolling 60 s per public key; 0 disables the limiter.
+    /// Requests per rolling window per public key; 0 disables the limiter.
     pub rate_limit: u64,
+    /// Length of that window: a minute, or shorter so that a test of "never more than the limit
+    /// in any window" runs in seconds (a scaled-down minute).
+    pub rate_window_ms: u64,
     /// `Retry-After` seconds sent with 429 answers; `None` = header not sent.
     pub retry_after: Option<u64>,
     /// Send every `Retry-After` (429s and faults) as an HTTP date instead of delay-seconds:
@@ -38,6 +43,7 @@ impl Default for RuntimeConfig {
         Self {
             latency_ms: 0,
             rate_limit: DEFAULT_RATE_LIMIT,
+            rate_window_ms: DEFAULT_RATE_WINDOW_MS,
             retry_after: None,
             retry_after_date: false,
             accept_put: false,
@@ -66,6 +72,7 @@ impl RuntimeConfig {
             match k.as_str() {
                 "latency_ms" => next.latency_ms = uint()?,
                 "rate_limit" => next.rate_limit = uint()?,
+                "rate_window_ms" => next.rate_window_ms = uint()?.max(1),
                 "retry_after" => next.retry_after = if v.is_null() { None } else { Some(uint()?) },
                 "retry_after_date" => next.retry_after_date = boolean()?,
                 "accept_put" => next.accept_put = boolean()?,

@@ -21,7 +21,7 @@ bench_env() {
   PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/data" -A trust >/dev/null
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/pg.log" -w \
-    -o "-p $PGPORT -k $WORK -c listen_addresses=''" start >/dev/null
+    -o "-p $PGPORT -k $WORK -c listen_addresses='' -c shared_preload_libraries=partnerstack" start >/dev/null
   psql_ -q <<SQL
 CREATE EXTENSION partnerstack;
 -- No client-side rate limit: a benchmark measures the extension, not PartnerStack's 4,000/minute.

@@ -5,7 +5,8 @@
 //! - `transport.rs`: the URL as sent ([`target`], [`encode_query`], [`path_segment`]), the
 //!   request thread, the signal mask, the capped body read, `Retry-After`;
 //! - `retry.rs`: what each verb may retry and the backoff delay (pure);
-//! - `limiter.rs`: the client-side rate limit (token bucket);
+//! - `limiter.rs`: the client-side rate limit: the [`RateLimit`] a client takes each request
+//!   from, its in-process [`TokenBucket`], and the slots of a budget shared across processes;
 //! - `stats.rs`: the traffic counters EXPLAIN ANALYZE shows;
 //! - here: the [`Client`], its send-with-retries loop (`Client::send`) and the requests it
 //!   offers: a list page, one object, one write. Write rules above one request (PUT then
@@ -17,7 +18,6 @@ mod retry;
 mod stats;
 mod transport;
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,10 +34,10 @@ pub use config::{
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RETRY_BASE_MS,
     DEFAULT_RETRY_MAX_MS, DEFAULT_S2S_URL, DEFAULT_TIMEOUT_MS, MAX_PAGE_SIZE,
 };
+pub use limiter::{BudgetSlot, RateLimit, TokenBucket, budget_key, monotonic_ns, take_shared};
 pub use stats::{STATS_LOG_LINES, Stats};
 pub use transport::{encode_query, encode_segment, path_segment, request_line, target};
 
-use limiter::TokenBucket;
 use retry::{Decision, FailureKind, Jitter, Policy, backoff_delay};
 use transport::{Auth, Exchanged, INTERRUPT_POLL, Transport, host_of, transport_error};
 
@@ -97,7 +97,7 @@ pub struct Client {
     s2s_host: String,
     interrupt: Option<InterruptCheck>,
     jitter: Jitter,
-    limiter: RefCell<TokenBucket>,
+    limiter: Arc<dyn RateLimit>,
 }
 
 impl std::fmt::Debug for Client {
@@ -125,7 +125,7 @@ impl Client {
         let host = host_of(&config.api_url, "api_url")?;
         let s2s_host = host_of(&config.s2s_url, "s2s_url")?;
         let transport = Transport::new(&config, &host)?;
-        let limiter = RefCell::new(TokenBucket::new(config.max_requests_per_minute));
+        let limiter = Arc::new(TokenBucket::new(config.max_requests_per_minute));
         Ok(Client {
             config,
             transport,
@@ -140,6 +140,12 @@ impl Client {
     /// Sets the check consulted while waiting (backoff sleeps).
     pub fn set_interrupt(&mut self, check: InterruptCheck) {
         self.interrupt = Some(check);
+    }
+
+    /// Replaces the client's own [`TokenBucket`] (built from `max_requests_per_minute`) by
+    /// another budget, such as one shared by every backend of the cluster.
+    pub fn set_rate_limit(&mut self, limiter: Arc<dyn RateLimit>) {
+        self.limiter = limiter;
     }
 
     /// The configuration (for display; the Debug impl redacts the private key).
@@ -330,7 +336,7 @@ impl Client {
                 return Err(ApiError::Cancelled);
             }
             attempt += 1;
-            let pause = self.limiter.borrow_mut().take(Instant::now());
+            let pause = self.limiter.take();
             if !pause.is_zero() {
                 stats.throttled_ms += pause.as_millis() as u64;
                 self.wait(pause)?;

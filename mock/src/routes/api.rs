@@ -9,7 +9,7 @@ use crate::http::Response;
 use crate::resources::{Resource, links};
 use crate::store::Store;
 use crate::validate;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A matched vendor path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,9 +56,12 @@ pub fn handle(ctx: &Ctx, segs: &[String]) -> Response {
         return envelope::status(401);
     };
     if ctx.config.rate_limit > 0 {
-        let admitted = server
-            .limiter()
-            .admit(&key.public, ctx.config.rate_limit, Instant::now());
+        let admitted = server.limiter().admit(
+            &key.public,
+            ctx.config.rate_limit,
+            Duration::from_millis(ctx.config.rate_window_ms),
+            Instant::now(),
+        );
         if !admitted {
             let mut r = envelope::status(429);
             if let Some(secs) = ctx.config.retry_after {

@@ -120,7 +120,8 @@ impl Cluster {
              max_connections = 200\n\
              fsync = off\n\
              synchronous_commit = off\n\
-             full_page_writes = off\n",
+             full_page_writes = off\n\
+             shared_preload_libraries = 'partnerstack'\n",
             dir.display()
         );
         // Written through the server's user: the data directory is private to it.
