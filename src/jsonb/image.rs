@@ -1,0 +1,630 @@
+//! JSON text → the bytes of a jsonb datum, laid out as PG15's `convertToJsonb` lays them out.
+//!
+//! No Postgres types here: the caller hands in the one conversion that needs the server
+//! (non-integer numbers go through `numeric_in`, so their scale is the server's own) and turns
+//! the bytes into a datum. Whatever this module is not sure to encode exactly as `jsonb_in`
+//! would, it refuses ([`encode`] returns `None`), and the caller asks `jsonb_in`, which also
+//! reports malformed JSON: NUL characters (jsonb rejects them), lone surrogates, nesting deeper
+//! than [`MAX_DEPTH`], a container beyond jsonb's size limits, a scalar at the top level.
+//!
+//! The layout (utils/jsonb.h): a varlena header, then the root container. A container is its
+//! header (count | flag), one `JEntry` per child (an object lists its keys, sorted, then their
+//! values), then the children's data. A `JEntry` holds the type and the length of its data, or
+//! every [`OFFSET_STRIDE`]th one the end offset of it. Nested containers and numerics start on
+//! a 4-byte boundary; the padding counts as part of their data.
+
+use std::cmp::Ordering;
+
+/// `JEntry` type bits and flags (utils/jsonb.h).
+const JENTRY_OFFLENMASK: u32 = 0x0FFF_FFFF;
+const JENTRY_TYPEMASK: u32 = 0x7000_0000;
+const JENTRY_HAS_OFF: u32 = 0x8000_0000;
+const JENTRY_ISNUMERIC: u32 = 0x1000_0000;
+const JENTRY_ISBOOL_FALSE: u32 = 0x2000_0000;
+const JENTRY_ISBOOL_TRUE: u32 = 0x3000_0000;
+const JENTRY_ISNULL: u32 = 0x4000_0000;
+const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
+
+/// Container header flags and count mask (utils/jsonb.h).
+const JB_CMASK: u32 = 0x0FFF_FFFF;
+const JB_FOBJECT: u32 = 0x2000_0000;
+const JB_FARRAY: u32 = 0x4000_0000;
+
+/// Every this many children a `JEntry` stores an end offset instead of a length (jsonb.h).
+const OFFSET_STRIDE: usize = 32;
+
+/// Short-format numeric header bits (utils/adt/numeric.c).
+const NUMERIC_SHORT: u16 = 0x8000;
+const NUMERIC_SHORT_SIGN_MASK: u16 = 0x2000;
+
+/// Size of a 4-byte varlena header.
+const VARHDRSZ: usize = 4;
+
+/// Nesting deeper than this goes to `jsonb_in`: the encoder recurses, and API items are
+/// shallow; `jsonb_in` has its own stack-depth check for the rest.
+pub const MAX_DEPTH: usize = 256;
+
+/// Integers of at most this many digits take the fast path: they fit in a u64 and are encoded
+/// here exactly as `numeric_in` would; longer ones go through the caller's `numeric_in`.
+const MAX_FAST_INTEGER_DIGITS: usize = 18;
+
+/// Buffers kept from one document to the next, so a scan does not allocate per row.
+#[derive(Default)]
+pub struct Scratch {
+    /// Children of finished containers, each container's children contiguous.
+    nodes: Vec<Node>,
+    /// Elements of the arrays being parsed (a stack: inner arrays above outer ones).
+    elems: Vec<Node>,
+    /// Members of the objects being parsed, as (key, value).
+    pairs: Vec<(Node, Node)>,
+    /// Strings that had escapes, unescaped.
+    strings: Vec<u8>,
+    /// Numeric images returned by `numeric_in` (varlena header included).
+    numerics: Vec<u8>,
+    /// The datum being written: varlena header, then the root container.
+    pub out: Vec<u8>,
+}
+
+impl Scratch {
+    /// Bytes the buffers hold on to.
+    pub fn capacity(&self) -> usize {
+        (self.nodes.capacity() + self.elems.capacity()) * size_of::<Node>()
+            + self.pairs.capacity() * size_of::<(Node, Node)>()
+            + self.strings.capacity()
+            + self.numerics.capacity()
+            + self.out.capacity()
+    }
+}
+
+/// One parsed value. Strings and numerics point into the input or the scratch buffers.
+#[derive(Clone, Copy)]
+enum Node {
+    Null,
+    Bool(bool),
+    /// A string of the input text, between its quotes, that had no escapes.
+    Raw {
+        start: u32,
+        len: u32,
+    },
+    /// A string that had escapes, unescaped in `Scratch::strings`.
+    Unescaped {
+        start: u32,
+        len: u32,
+    },
+    /// An integer of at most [`MAX_FAST_INTEGER_DIGITS`] digits.
+    Integer {
+        negative: bool,
+        magnitude: u64,
+    },
+    /// A numeric image in `Scratch::numerics`.
+    Numeric {
+        start: u32,
+        len: u32,
+    },
+    /// `len` elements at `Scratch::nodes[first..]`.
+    Array {
+        first: u32,
+        len: u32,
+    },
+    /// `len` keys at `Scratch::nodes[first..]`, sorted and unique, then their `len` values.
+    Object {
+        first: u32,
+        len: u32,
+    },
+}
+
+/// Writes the jsonb datum of `text`, varlena header included, into `scratch.out`. `numeric` appends the
+/// image `numeric_in` gives a non-integer number's text (or refuses with `None`). `None`:
+/// leave this text to `jsonb_in`.
+pub fn encode(
+    text: &str,
+    scratch: &mut Scratch,
+    numeric: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<()>,
+) -> Option<()> {
+    scratch.nodes.clear();
+    scratch.elems.clear();
+    scratch.pairs.clear();
+    scratch.strings.clear();
+    scratch.numerics.clear();
+    scratch.out.clear();
+    let mut parser = Parser {
+        text: text.as_bytes(),
+        pos: 0,
+        scratch,
+        numeric,
+    };
+    parser.skip_whitespace();
+    let root = match parser.peek() {
+        Some(b'{' | b'[') => parser.value(0)?,
+        // A top-level scalar is a one-element "raw scalar" array: rare, left to jsonb_in.
+        _ => return None,
+    };
+    parser.skip_whitespace();
+    if parser.pos != parser.text.len() {
+        return None;
+    }
+    let scratch = parser.scratch;
+    let mut writer = Writer {
+        text: text.as_bytes(),
+        nodes: &scratch.nodes,
+        strings: &scratch.strings,
+        numerics: &scratch.numerics,
+        out: &mut scratch.out,
+    };
+    writer.out.extend_from_slice(&[0; VARHDRSZ]);
+    writer.value(root)?;
+    let header = varlena_header(scratch.out.len());
+    scratch.out[..VARHDRSZ].copy_from_slice(&header.to_ne_bytes());
+    Some(())
+}
+
+struct Parser<'t, 's, 'n> {
+    text: &'t [u8],
+    pos: usize,
+    scratch: &'s mut Scratch,
+    numeric: &'n mut dyn FnMut(&str, &mut Vec<u8>) -> Option<()>,
+}
+
+impl Parser<'_, '_, '_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    /// JSON's whitespace, as Postgres' lexer takes it.
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Node> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'{' => self.object(depth),
+            b'[' => self.array(depth),
+            b'"' => self.string(),
+            b't' => self.literal(b"true", Node::Bool(true)),
+            b'f' => self.literal(b"false", Node::Bool(false)),
+            b'n' => self.literal(b"null", Node::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// A literal, which must end where a token may end (Postgres reads `truex` as one token).
+    fn literal(&mut self, word: &[u8], node: Node) -> Option<Node> {
+        if !self.text[self.pos..].starts_with(word) {
+            return None;
+        }
+        self.pos += word.len();
+        self.token_ends()?;
+        Some(node)
+    }
+
+    /// After a number or literal: the end, whitespace or punctuation, never a letter or digit.
+    fn token_ends(&self) -> Option<()> {
+        match self.peek() {
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b']' | b'}' | b':') => Some(()),
+            _ => None,
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<Node> {
+        self.pos += 1;
+        let start = self.scratch.elems.len();
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_whitespace();
+                let elem = self.value(depth + 1)?;
+                self.scratch.elems.push(elem);
+                self.skip_whitespace();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let len = self.scratch.elems.len() - start;
+        if len > JB_CMASK as usize {
+            return None;
+        }
+        let first = self.scratch.nodes.len();
+        self.scratch.nodes.extend(self.scratch.elems.drain(start..));
+        Some(Node::Array {
+            first: u32::try_from(first).ok()?,
+            len: len as u32,
+        })
+    }
+
+    fn object(&mut self, depth: usize) -> Option<Node> {
+        self.pos += 1;
+        let start = self.scratch.pairs.len();
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_whitespace();
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let key = self.string()?;
+                self.skip_whitespace();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.pos += 1;
+                self.skip_whitespace();
+                let value = self.value(depth + 1)?;
+                self.scratch.pairs.push((key, value));
+                self.skip_whitespace();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let len = self.uniqueify(start);
+        if len > JB_CMASK as usize {
+            return None;
+        }
+        let first = self.scratch.nodes.len();
+        let scratch = &mut *self.scratch;
+        scratch
+            .nodes
+            .extend(scratch.pairs[start..].iter().map(|&(key, _)| key));
+        scratch
+            .nodes
+            .extend(scratch.pairs[start..].iter().map(|&(_, value)| value));
+        scratch.pairs.truncate(start);
+        Some(Node::Object {
+            first: u32::try_from(first).ok()?,
+            len: len as u32,
+        })
+    }
+
+    /// Sorts the pairs from `start` on in jsonb's key order and keeps, of equal keys, the one
+    /// that came last (as `uniqueifyJsonbObject` does). Returns how many pairs remain.
+    fn uniqueify(&mut self, start: usize) -> usize {
+        let text = self.text;
+        let scratch = &mut *self.scratch;
+        let strings = &scratch.strings;
+        let key = |node: &Node| key_bytes(text, strings, *node);
+        let pairs = &mut scratch.pairs[start..];
+        let sorted = pairs
+            .windows(2)
+            .all(|w| key_order(key(&w[0].0), key(&w[1].0)) == Ordering::Less);
+        if !sorted {
+            // Stable: equal keys stay in document order, so the last of a run is the last one
+            // the document gave.
+            pairs.sort_by(|a, b| key_order(key(&a.0), key(&b.0)));
+            let mut kept = 0;
+            for i in 0..pairs.len() {
+                let last_of_run = i + 1 == pairs.len() || key(&pairs[i].0) != key(&pairs[i + 1].0);
+                if last_of_run {
+                    pairs[kept] = pairs[i];
+                    kept += 1;
+                }
+            }
+            scratch.pairs.truncate(start + kept);
+        }
+        scratch.pairs.len() - start
+    }
+
+    /// A string token; the cursor is on its opening quote.
+    fn string(&mut self) -> Option<Node> {
+        self.pos += 1;
+        let start = self.pos;
+        loop {
+            match *self.text.get(self.pos)? {
+                b'"' => {
+                    let len = self.pos - start;
+                    self.pos += 1;
+                    return Some(Node::Raw {
+                        start: u32::try_from(start).ok()?,
+                        len: u32::try_from(len).ok()?,
+                    });
+                }
+                b'\\' => return self.escaped_string(start),
+                // Control characters must be escaped.
+                0..=0x1F => return None,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// The rest of a string that has escapes: it is unescaped into `Scratch::strings`.
+    fn escaped_string(&mut self, start: usize) -> Option<Node> {
+        let out_start = self.scratch.strings.len();
+        self.scratch
+            .strings
+            .extend_from_slice(&self.text[start..self.pos]);
+        loop {
+            let byte = *self.text.get(self.pos)?;
+            self.pos += 1;
+            match byte {
+                b'"' => break,
+                0..=0x1F => return None,
+                b'\\' => {
+                    let escaped = *self.text.get(self.pos)?;
+                    self.pos += 1;
+                    let plain = match escaped {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'b' => 0x08,
+                        b'f' => 0x0C,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            let c = self.unicode_escape()?;
+                            let mut utf8 = [0; 4];
+                            self.scratch
+                                .strings
+                                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                            continue;
+                        }
+                        _ => return None,
+                    };
+                    self.scratch.strings.push(plain);
+                }
+                _ => self.scratch.strings.push(byte),
+            }
+        }
+        let len = self.scratch.strings.len() - out_start;
+        Some(Node::Unescaped {
+            start: u32::try_from(out_start).ok()?,
+            len: u32::try_from(len).ok()?,
+        })
+    }
+
+    /// The character of a `\uXXXX` escape (the cursor after its `u`), joining a surrogate
+    /// pair. `None` for what jsonb rejects: U+0000 and a surrogate without its partner.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        let code = match first {
+            0xD800..=0xDBFF => {
+                if !self.text[self.pos..].starts_with(b"\\u") {
+                    return None;
+                }
+                self.pos += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return None;
+                }
+                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+            }
+            0xDC00..=0xDFFF | 0 => return None,
+            _ => first,
+        };
+        char::from_u32(code)
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.text.get(self.pos..self.pos + 4)?;
+        let mut code = 0;
+        for &d in digits {
+            code = code * 16 + char::from(d).to_digit(16)?;
+        }
+        self.pos += 4;
+        Some(code)
+    }
+
+    /// A number token, checked against JSON's grammar (as Postgres' lexer checks it).
+    fn number(&mut self) -> Option<Node> {
+        let start = self.pos;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.skip_digits(),
+            _ => return None,
+        }
+        let int_digits = self.pos - int_start;
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            self.at_least_one_digit()?;
+            integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            self.at_least_one_digit()?;
+            integer = false;
+        }
+        self.token_ends()?;
+        if integer && int_digits <= MAX_FAST_INTEGER_DIGITS {
+            let magnitude = self.text[int_start..self.pos]
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            return Some(Node::Integer {
+                negative,
+                magnitude,
+            });
+        }
+        // The token is ASCII, so this slice is on character boundaries.
+        let token = std::str::from_utf8(&self.text[start..self.pos]).ok()?;
+        let numerics = &mut self.scratch.numerics;
+        let at = numerics.len();
+        (self.numeric)(token, numerics)?;
+        Some(Node::Numeric {
+            start: u32::try_from(at).ok()?,
+            len: u32::try_from(numerics.len() - at).ok()?,
+        })
+    }
+
+    fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn at_least_one_digit(&mut self) -> Option<()> {
+        if !matches!(self.peek(), Some(b'0'..=b'9')) {
+            return None;
+        }
+        self.skip_digits();
+        Some(())
+    }
+}
+
+/// The unescaped bytes of a key.
+fn key_bytes<'a>(text: &'a [u8], strings: &'a [u8], node: Node) -> &'a [u8] {
+    match node {
+        Node::Raw { start, len } => &text[start as usize..(start + len) as usize],
+        Node::Unescaped { start, len } => &strings[start as usize..(start + len) as usize],
+        _ => unreachable!("object keys are strings"),
+    }
+}
+
+/// jsonb's order of object keys (`lengthCompareJsonbString`): shorter first, then bytewise.
+fn key_order(a: &[u8], b: &[u8]) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+struct Writer<'a> {
+    text: &'a [u8],
+    nodes: &'a [Node],
+    strings: &'a [u8],
+    numerics: &'a [u8],
+    out: &'a mut Vec<u8>,
+}
+
+impl Writer<'_> {
+    /// Appends a value's data and returns its `JEntry` (holding its length, with padding).
+    fn value(&mut self, node: Node) -> Option<u32> {
+        Some(match node {
+            Node::Null => JENTRY_ISNULL,
+            Node::Bool(true) => JENTRY_ISBOOL_TRUE,
+            Node::Bool(false) => JENTRY_ISBOOL_FALSE,
+            Node::Raw { .. } | Node::Unescaped { .. } => {
+                let bytes = key_bytes(self.text, self.strings, node);
+                self.out.extend_from_slice(bytes);
+                entry_length(bytes.len())?
+            }
+            Node::Integer {
+                negative,
+                magnitude,
+            } => {
+                let pad = self.pad();
+                let len = push_integer_numeric(self.out, negative, magnitude);
+                JENTRY_ISNUMERIC | entry_length(pad + len)?
+            }
+            Node::Numeric { start, len } => {
+                let pad = self.pad();
+                self.out
+                    .extend_from_slice(&self.numerics[start as usize..(start + len) as usize]);
+                JENTRY_ISNUMERIC | entry_length(pad + len as usize)?
+            }
+            Node::Array { first, len } => {
+                let base = self.out.len();
+                self.pad();
+                self.container(JB_FARRAY, first as usize, len as usize, len as usize)?;
+                JENTRY_ISCONTAINER | entry_length(self.out.len() - base)?
+            }
+            Node::Object { first, len } => {
+                let base = self.out.len();
+                self.pad();
+                self.container(JB_FOBJECT, first as usize, len as usize, 2 * len as usize)?;
+                JENTRY_ISCONTAINER | entry_length(self.out.len() - base)?
+            }
+        })
+    }
+
+    /// A container's header, `JEntry`s and children's data. `children` is `count` for an
+    /// array and twice it for an object (keys, then values).
+    fn container(&mut self, flag: u32, first: usize, count: usize, children: usize) -> Option<()> {
+        push_u32(self.out, count as u32 | flag);
+        let mut entry_at = self.out.len();
+        self.out.resize(entry_at + 4 * children, 0);
+        let mut total = 0usize;
+        for i in 0..children {
+            let entry = self.value(self.nodes[first + i])?;
+            total += (entry & JENTRY_OFFLENMASK) as usize;
+            let entry = if i % OFFSET_STRIDE == 0 {
+                (entry & JENTRY_TYPEMASK) | entry_length(total)? | JENTRY_HAS_OFF
+            } else {
+                entry
+            };
+            self.out[entry_at..entry_at + 4].copy_from_slice(&entry.to_ne_bytes());
+            entry_at += 4;
+        }
+        entry_length(total)?;
+        Some(())
+    }
+
+    /// Zero bytes up to the next 4-byte boundary of the datum; returns how many.
+    fn pad(&mut self) -> usize {
+        let pad = self.out.len().next_multiple_of(4) - self.out.len();
+        self.out.extend_from_slice(&[0; 3][..pad]);
+        pad
+    }
+}
+
+/// A length as a `JEntry` holds it; `None` beyond jsonb's limit (so `jsonb_in` reports it).
+fn entry_length(len: usize) -> Option<u32> {
+    u32::try_from(len).ok().filter(|&l| l <= JENTRY_OFFLENMASK)
+}
+
+fn push_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_ne_bytes());
+}
+
+/// The varlena header word of a datum of `len` bytes with a 4-byte header (`SET_VARSIZE`).
+fn varlena_header(len: usize) -> u32 {
+    #[cfg(target_endian = "little")]
+    return (len as u32) << 2;
+    #[cfg(target_endian = "big")]
+    return len as u32 & 0x3FFF_FFFF;
+}
+
+/// Appends the numeric `numeric_in` makes of an integer (short format: the value in base-10000
+/// digits, most significant first, trailing zero digits dropped; zero has none and is
+/// positive). Returns its length.
+fn push_integer_numeric(out: &mut Vec<u8>, negative: bool, magnitude: u64) -> usize {
+    // 18 decimal digits are at most five base-10000 digits.
+    let mut digits = [0u16; 5];
+    let mut count = 0;
+    let mut rest = magnitude;
+    while rest > 0 {
+        digits[count] = (rest % 10_000) as u16;
+        rest /= 10_000;
+        count += 1;
+    }
+    // `digits[..count]` is least significant first; the weight is that of the first digit.
+    let weight = count.saturating_sub(1) as u16;
+    let trailing_zeros = digits[..count].iter().take_while(|&&d| d == 0).count();
+    let kept = &digits[trailing_zeros..count];
+    let len = VARHDRSZ + 2 + 2 * kept.len();
+    push_u32(out, varlena_header(len));
+    let sign = if negative && count > 0 {
+        NUMERIC_SHORT_SIGN_MASK
+    } else {
+        0
+    };
+    out.extend_from_slice(&(NUMERIC_SHORT | sign | weight).to_ne_bytes());
+    for d in kept.iter().rev() {
+        out.extend_from_slice(&(*d as i16).to_ne_bytes());
+    }
+    len
+}
