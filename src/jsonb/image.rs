@@ -13,7 +13,7 @@
 //! every [`OFFSET_STRIDE`]th one the end offset of it. Nested containers and numerics start on
 //! a 4-byte boundary; the padding counts as part of their data.
 
-use std::cmp::Ordering;
+use std::num::NonZeroU128;
 
 /// `JEntry` type bits and flags (utils/jsonb.h).
 const JENTRY_OFFLENMASK: u32 = 0x0FFF_FFFF;
@@ -52,11 +52,12 @@ const MAX_FAST_INTEGER_DIGITS: usize = 18;
 #[derive(Default)]
 pub struct Scratch {
     /// Children of finished containers, each container's children contiguous.
-    nodes: Vec<Node>,
-    /// Elements of the arrays being parsed (a stack: inner arrays above outer ones).
-    elems: Vec<Node>,
-    /// Members of the objects being parsed, as (key, value).
-    pairs: Vec<(Node, Node)>,
+    nodes: Vec<Packed>,
+    /// Children of the containers being parsed (inner containers' above outer ones'); an
+    /// object's as key, value, key, value...
+    stack: Vec<Packed>,
+    /// Of each member of the objects being parsed, its key's [`sort_key`].
+    sort_keys: Vec<u128>,
     /// Strings that had escapes, unescaped.
     strings: Vec<u8>,
     /// Numeric images returned by `numeric_in` (varlena header included).
@@ -68,8 +69,8 @@ pub struct Scratch {
 impl Scratch {
     /// Bytes the buffers hold on to.
     pub fn capacity(&self) -> usize {
-        (self.nodes.capacity() + self.elems.capacity()) * size_of::<Node>()
-            + self.pairs.capacity() * size_of::<(Node, Node)>()
+        (self.nodes.capacity() + self.stack.capacity()) * size_of::<Packed>()
+            + self.sort_keys.capacity() * size_of::<u128>()
             + self.strings.capacity()
             + self.numerics.capacity()
             + self.out.capacity()
@@ -113,6 +114,74 @@ enum Node {
     },
 }
 
+/// A [`Node`] in one 128-bit word: tag, then a 32-bit length, then a 64-bit start, first
+/// child or magnitude. Parsing moves these through registers and whole-word stores; the enum's
+/// byte-wise stores read back as wider loads stalled the parser.
+#[derive(Clone, Copy)]
+struct Packed(NonZeroU128);
+
+impl Node {
+    fn pack(self) -> Packed {
+        let (tag, len, at): (u8, u32, u64) = match self {
+            Node::Null => (1, 0, 0),
+            Node::Bool(false) => (2, 0, 0),
+            Node::Bool(true) => (3, 0, 0),
+            Node::Raw { start, len } => (4, len, start.into()),
+            Node::Unescaped { start, len } => (5, len, start.into()),
+            Node::Integer {
+                negative: false,
+                magnitude,
+            } => (6, 0, magnitude),
+            Node::Integer {
+                negative: true,
+                magnitude,
+            } => (7, 0, magnitude),
+            Node::Numeric { start, len } => (8, len, start.into()),
+            Node::Array { first, len } => (9, len, first.into()),
+            Node::Object { first, len } => (10, len, first.into()),
+        };
+        let word = u128::from(tag) | (u128::from(len) << 32) | (u128::from(at) << 64);
+        Packed(NonZeroU128::new(word).expect("tags start at 1"))
+    }
+}
+
+impl Packed {
+    fn unpack(self) -> Node {
+        let word = self.0.get();
+        let len = (word >> 32) as u32;
+        let at = (word >> 64) as u64;
+        match word as u8 {
+            1 => Node::Null,
+            2 => Node::Bool(false),
+            3 => Node::Bool(true),
+            4 => Node::Raw {
+                start: at as u32,
+                len,
+            },
+            5 => Node::Unescaped {
+                start: at as u32,
+                len,
+            },
+            6 | 7 => Node::Integer {
+                negative: word as u8 == 7,
+                magnitude: at,
+            },
+            8 => Node::Numeric {
+                start: at as u32,
+                len,
+            },
+            9 => Node::Array {
+                first: at as u32,
+                len,
+            },
+            _ => Node::Object {
+                first: at as u32,
+                len,
+            },
+        }
+    }
+}
+
 /// Writes the jsonb datum of `text`, varlena header included, into `scratch.out`. `numeric` appends the
 /// image `numeric_in` gives a non-integer number's text (or refuses with `None`). `None`:
 /// leave this text to `jsonb_in`.
@@ -122,8 +191,8 @@ pub fn encode(
     numeric: &mut dyn FnMut(&str, &mut Vec<u8>) -> Option<()>,
 ) -> Option<()> {
     scratch.nodes.clear();
-    scratch.elems.clear();
-    scratch.pairs.clear();
+    scratch.stack.clear();
+    scratch.sort_keys.clear();
     scratch.strings.clear();
     scratch.numerics.clear();
     scratch.out.clear();
@@ -135,7 +204,10 @@ pub fn encode(
     };
     parser.skip_whitespace();
     let root = match parser.peek() {
-        Some(b'{' | b'[') => parser.value(0)?,
+        Some(b'{' | b'[') => {
+            parser.value(0)?;
+            parser.scratch.stack.pop()?
+        }
         // A top-level scalar is a one-element "raw scalar" array: rare, left to jsonb_in.
         _ => return None,
     };
@@ -177,30 +249,33 @@ impl Parser<'_, '_, '_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<Node> {
+    /// Parses a value and pushes it on `Scratch::stack`.
+    fn value(&mut self, depth: usize) -> Option<()> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        match self.peek()? {
-            b'{' => self.object(depth),
-            b'[' => self.array(depth),
-            b'"' => self.string(),
-            b't' => self.literal(b"true", Node::Bool(true)),
-            b'f' => self.literal(b"false", Node::Bool(false)),
-            b'n' => self.literal(b"null", Node::Null),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
-        }
+        let node = match self.peek()? {
+            b'{' => self.object(depth)?,
+            b'[' => self.array(depth)?,
+            b'"' => self.string()?,
+            b't' => self.literal(b"true", Node::Bool(true))?,
+            b'f' => self.literal(b"false", Node::Bool(false))?,
+            b'n' => self.literal(b"null", Node::Null)?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return None,
+        };
+        self.scratch.stack.push(node);
+        Some(())
     }
 
     /// A literal, which must end where a token may end (Postgres reads `truex` as one token).
-    fn literal(&mut self, word: &[u8], node: Node) -> Option<Node> {
+    fn literal(&mut self, word: &[u8], node: Node) -> Option<Packed> {
         if !self.text[self.pos..].starts_with(word) {
             return None;
         }
         self.pos += word.len();
         self.token_ends()?;
-        Some(node)
+        Some(node.pack())
     }
 
     /// After a number or literal: the end, whitespace or punctuation, never a letter or digit.
@@ -211,17 +286,16 @@ impl Parser<'_, '_, '_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Option<Node> {
+    fn array(&mut self, depth: usize) -> Option<Packed> {
         self.pos += 1;
-        let start = self.scratch.elems.len();
+        let start = self.scratch.stack.len();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
         } else {
             loop {
                 self.skip_whitespace();
-                let elem = self.value(depth + 1)?;
-                self.scratch.elems.push(elem);
+                self.value(depth + 1)?;
                 self.skip_whitespace();
                 match self.peek()? {
                     b',' => self.pos += 1,
@@ -233,21 +307,25 @@ impl Parser<'_, '_, '_> {
                 }
             }
         }
-        let len = self.scratch.elems.len() - start;
+        let len = self.scratch.stack.len() - start;
         if len > JB_CMASK as usize {
             return None;
         }
         let first = self.scratch.nodes.len();
-        self.scratch.nodes.extend(self.scratch.elems.drain(start..));
-        Some(Node::Array {
-            first: u32::try_from(first).ok()?,
-            len: len as u32,
-        })
+        self.scratch.nodes.extend(self.scratch.stack.drain(start..));
+        Some(
+            Node::Array {
+                first: u32::try_from(first).ok()?,
+                len: len as u32,
+            }
+            .pack(),
+        )
     }
 
-    fn object(&mut self, depth: usize) -> Option<Node> {
+    fn object(&mut self, depth: usize) -> Option<Packed> {
         self.pos += 1;
-        let start = self.scratch.pairs.len();
+        let start = self.scratch.stack.len();
+        let sort_start = self.scratch.sort_keys.len();
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -258,14 +336,17 @@ impl Parser<'_, '_, '_> {
                     return None;
                 }
                 let key = self.string()?;
+                let index = self.scratch.sort_keys.len() - sort_start;
+                let sort_key = sort_key(key_bytes(self.text, &self.scratch.strings, key), index)?;
+                self.scratch.sort_keys.push(sort_key);
+                self.scratch.stack.push(key);
                 self.skip_whitespace();
                 if self.peek()? != b':' {
                     return None;
                 }
                 self.pos += 1;
                 self.skip_whitespace();
-                let value = self.value(depth + 1)?;
-                self.scratch.pairs.push((key, value));
+                self.value(depth + 1)?;
                 self.skip_whitespace();
                 match self.peek()? {
                     b',' => self.pos += 1,
@@ -277,66 +358,98 @@ impl Parser<'_, '_, '_> {
                 }
             }
         }
-        let len = self.uniqueify(start);
+        let len = self.uniqueify(sort_start);
         if len > JB_CMASK as usize {
             return None;
         }
-        let first = self.scratch.nodes.len();
         let scratch = &mut *self.scratch;
+        let first = scratch.nodes.len();
+        let members = &scratch.stack[start..];
+        let order = &scratch.sort_keys[sort_start..];
+        let index = |k: &u128| *k as u32 as usize;
         scratch
             .nodes
-            .extend(scratch.pairs[start..].iter().map(|&(key, _)| key));
+            .extend(order.iter().map(|k| members[2 * index(k)]));
         scratch
             .nodes
-            .extend(scratch.pairs[start..].iter().map(|&(_, value)| value));
-        scratch.pairs.truncate(start);
-        Some(Node::Object {
-            first: u32::try_from(first).ok()?,
-            len: len as u32,
-        })
+            .extend(order.iter().map(|k| members[2 * index(k) + 1]));
+        scratch.stack.truncate(start);
+        scratch.sort_keys.truncate(sort_start);
+        Some(
+            Node::Object {
+                first: u32::try_from(first).ok()?,
+                len: len as u32,
+            }
+            .pack(),
+        )
     }
 
-    /// Sorts the pairs from `start` on in jsonb's key order and keeps, of equal keys, the one
-    /// that came last (as `uniqueifyJsonbObject` does). Returns how many pairs remain.
+    /// Sorts the sort keys from `start` on in jsonb's key order and keeps, of equal keys, the
+    /// one that came last (as `uniqueifyJsonbObject` does). Returns how many remain.
     fn uniqueify(&mut self, start: usize) -> usize {
         let text = self.text;
         let scratch = &mut *self.scratch;
-        let strings = &scratch.strings;
-        let key = |node: &Node| key_bytes(text, strings, *node);
-        let pairs = &mut scratch.pairs[start..];
-        let sorted = pairs
-            .windows(2)
-            .all(|w| key_order(key(&w[0].0), key(&w[1].0)) == Ordering::Less);
-        if !sorted {
-            // Stable: equal keys stay in document order, so the last of a run is the last one
-            // the document gave.
-            pairs.sort_by(|a, b| key_order(key(&a.0), key(&b.0)));
-            let mut kept = 0;
-            for i in 0..pairs.len() {
-                let last_of_run = i + 1 == pairs.len() || key(&pairs[i].0) != key(&pairs[i + 1].0);
-                if last_of_run {
-                    pairs[kept] = pairs[i];
-                    kept += 1;
-                }
-            }
-            scratch.pairs.truncate(start + kept);
+        let keys = &mut scratch.sort_keys[start..];
+        // Length and first eight bytes, without the index.
+        let head = |k: u128| k >> 32;
+        if keys.windows(2).all(|w| head(w[0]) < head(w[1])) {
+            return keys.len();
         }
-        scratch.pairs.len() - start
+        // The index in the low bits keeps equal keys in document order.
+        keys.sort_unstable();
+        let long_tie = keys
+            .windows(2)
+            .any(|w| head(w[0]) == head(w[1]) && (w[0] >> 96) as usize > 8);
+        let (nodes, strings) = (&scratch.stack, &scratch.strings);
+        let member_start = nodes.len() - 2 * keys.len();
+        let bytes =
+            |k: u128| key_bytes(text, strings, nodes[member_start + 2 * (k as u32 as usize)]);
+        if long_tie {
+            // Keys longer than eight bytes that share their first eight: compare them whole.
+            keys.sort_unstable_by(|&a, &b| {
+                head(a)
+                    .cmp(&head(b))
+                    .then_with(|| bytes(a).cmp(bytes(b)))
+                    .then((a as u32).cmp(&(b as u32)))
+            });
+        }
+        let mut kept = 0;
+        for i in 0..keys.len() {
+            let last_of_run = i + 1 == keys.len()
+                || head(keys[i]) != head(keys[i + 1])
+                || bytes(keys[i]) != bytes(keys[i + 1]);
+            if last_of_run {
+                keys[kept] = keys[i];
+                kept += 1;
+            }
+        }
+        scratch.sort_keys.truncate(start + kept);
+        kept
     }
 
     /// A string token; the cursor is on its opening quote.
-    fn string(&mut self) -> Option<Node> {
+    fn string(&mut self) -> Option<Packed> {
         self.pos += 1;
         let start = self.pos;
+        while let Some(word) = self.text.get(self.pos..self.pos + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            if may_end_plain_run(word) {
+                break;
+            }
+            self.pos += 8;
+        }
         loop {
             match *self.text.get(self.pos)? {
                 b'"' => {
                     let len = self.pos - start;
                     self.pos += 1;
-                    return Some(Node::Raw {
-                        start: u32::try_from(start).ok()?,
-                        len: u32::try_from(len).ok()?,
-                    });
+                    return Some(
+                        Node::Raw {
+                            start: u32::try_from(start).ok()?,
+                            len: u32::try_from(len).ok()?,
+                        }
+                        .pack(),
+                    );
                 }
                 b'\\' => return self.escaped_string(start),
                 // Control characters must be escaped.
@@ -347,7 +460,7 @@ impl Parser<'_, '_, '_> {
     }
 
     /// The rest of a string that has escapes: it is unescaped into `Scratch::strings`.
-    fn escaped_string(&mut self, start: usize) -> Option<Node> {
+    fn escaped_string(&mut self, start: usize) -> Option<Packed> {
         let out_start = self.scratch.strings.len();
         self.scratch
             .strings
@@ -386,10 +499,13 @@ impl Parser<'_, '_, '_> {
             }
         }
         let len = self.scratch.strings.len() - out_start;
-        Some(Node::Unescaped {
-            start: u32::try_from(out_start).ok()?,
-            len: u32::try_from(len).ok()?,
-        })
+        Some(
+            Node::Unescaped {
+                start: u32::try_from(out_start).ok()?,
+                len: u32::try_from(len).ok()?,
+            }
+            .pack(),
+        )
     }
 
     /// The character of a `\uXXXX` escape (the cursor after its `u`), joining a surrogate
@@ -425,7 +541,7 @@ impl Parser<'_, '_, '_> {
     }
 
     /// A number token, checked against JSON's grammar (as Postgres' lexer checks it).
-    fn number(&mut self) -> Option<Node> {
+    fn number(&mut self) -> Option<Packed> {
         let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if negative {
@@ -457,20 +573,26 @@ impl Parser<'_, '_, '_> {
             let magnitude = self.text[int_start..self.pos]
                 .iter()
                 .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            return Some(Node::Integer {
-                negative,
-                magnitude,
-            });
+            return Some(
+                Node::Integer {
+                    negative,
+                    magnitude,
+                }
+                .pack(),
+            );
         }
         // The token is ASCII, so this slice is on character boundaries.
         let token = std::str::from_utf8(&self.text[start..self.pos]).ok()?;
         let numerics = &mut self.scratch.numerics;
         let at = numerics.len();
         (self.numeric)(token, numerics)?;
-        Some(Node::Numeric {
-            start: u32::try_from(at).ok()?,
-            len: u32::try_from(numerics.len() - at).ok()?,
-        })
+        Some(
+            Node::Numeric {
+                start: u32::try_from(at).ok()?,
+                len: u32::try_from(numerics.len() - at).ok()?,
+            }
+            .pack(),
+        )
     }
 
     fn skip_digits(&mut self) {
@@ -488,23 +610,46 @@ impl Parser<'_, '_, '_> {
     }
 }
 
+/// A key's place in jsonb's key order (`lengthCompareJsonbString`: shorter first, then
+/// bytewise), as far as its length and first eight bytes tell, then `index`, its place in the
+/// document. `None` for a key longer than a `JEntry` can hold.
+fn sort_key(key: &[u8], index: usize) -> Option<u128> {
+    let mut prefix = [0; 8];
+    let n = key.len().min(8);
+    prefix[..n].copy_from_slice(&key[..n]);
+    let len = entry_length(key.len())?;
+    let index = u32::try_from(index).ok()?;
+    Some(
+        (u128::from(len) << 96)
+            | (u128::from(u64::from_be_bytes(prefix)) << 32)
+            | u128::from(index),
+    )
+}
+
+/// Whether eight bytes hold a quote, a backslash or a control character, the bytes that end a
+/// run of plain string content (exact as a yes/no: the classic "has zero byte" and "has byte
+/// less than" bit tricks).
+fn may_end_plain_run(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+    has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\\')))
+        || word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0
+}
+
 /// The unescaped bytes of a key.
-fn key_bytes<'a>(text: &'a [u8], strings: &'a [u8], node: Node) -> &'a [u8] {
-    match node {
+fn key_bytes<'a>(text: &'a [u8], strings: &'a [u8], node: Packed) -> &'a [u8] {
+    match node.unpack() {
         Node::Raw { start, len } => &text[start as usize..(start + len) as usize],
         Node::Unescaped { start, len } => &strings[start as usize..(start + len) as usize],
         _ => unreachable!("object keys are strings"),
     }
 }
 
-/// jsonb's order of object keys (`lengthCompareJsonbString`): shorter first, then bytewise.
-fn key_order(a: &[u8], b: &[u8]) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
 struct Writer<'a> {
     text: &'a [u8],
-    nodes: &'a [Node],
+    nodes: &'a [Packed],
     strings: &'a [u8],
     numerics: &'a [u8],
     out: &'a mut Vec<u8>,
@@ -512,13 +657,13 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     /// Appends a value's data and returns its `JEntry` (holding its length, with padding).
-    fn value(&mut self, node: Node) -> Option<u32> {
-        Some(match node {
+    fn value(&mut self, packed: Packed) -> Option<u32> {
+        Some(match packed.unpack() {
             Node::Null => JENTRY_ISNULL,
             Node::Bool(true) => JENTRY_ISBOOL_TRUE,
             Node::Bool(false) => JENTRY_ISBOOL_FALSE,
             Node::Raw { .. } | Node::Unescaped { .. } => {
-                let bytes = key_bytes(self.text, self.strings, node);
+                let bytes = key_bytes(self.text, self.strings, packed);
                 self.out.extend_from_slice(bytes);
                 entry_length(bytes.len())?
             }
