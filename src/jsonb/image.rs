@@ -773,3 +773,112 @@ fn push_integer_numeric(out: &mut Vec<u8>, negative: bool, magnitude: u64) -> us
     }
     len
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(text: &str) -> Option<Vec<u8>> {
+        let mut scratch = Scratch::default();
+        encode(text, &mut scratch, &mut |_, _| None).map(|()| scratch.out)
+    }
+
+    fn u32s(bytes: &[u8]) -> Vec<u32> {
+        bytes
+            .chunks(4)
+            .map(|c| u32::from_ne_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_containers_are_a_header_and_a_count() {
+        assert_eq!(
+            u32s(&encoded("{}").unwrap()),
+            [varlena_header(8), JB_FOBJECT]
+        );
+        assert_eq!(
+            u32s(&encoded(" [ ] ").unwrap()),
+            [varlena_header(8), JB_FARRAY]
+        );
+    }
+
+    #[test]
+    fn keys_are_ordered_by_length_then_bytes_and_the_last_duplicate_wins() {
+        let image = encoded(r#"{"bb":true,"a":null,"ab":false,"a":true}"#).unwrap();
+        // Header, three key entries, three value entries, then "a", "ab", "bb".
+        let words = u32s(&image[..32]);
+        assert_eq!(words[1], 3 | JB_FOBJECT);
+        assert_eq!(words[2], JENTRY_HAS_OFF | 1);
+        assert_eq!(words[3], 2);
+        assert_eq!(words[4], 2);
+        assert_eq!(
+            words[5..8],
+            [JENTRY_ISBOOL_TRUE, JENTRY_ISBOOL_FALSE, JENTRY_ISBOOL_TRUE]
+        );
+        assert_eq!(&image[32..], b"aabbb");
+    }
+
+    #[test]
+    fn integers_are_short_numerics_without_trailing_zero_digits() {
+        let numeric = |negative, magnitude| {
+            let mut out = Vec::new();
+            push_integer_numeric(&mut out, negative, magnitude);
+            out
+        };
+        let header = |len: usize| varlena_header(len).to_ne_bytes().to_vec();
+        assert_eq!(
+            numeric(true, 0),
+            [header(6), 0x8000u16.to_ne_bytes().to_vec()].concat()
+        );
+        assert_eq!(
+            numeric(false, 10_000),
+            [
+                header(8),
+                0x8001u16.to_ne_bytes().to_vec(),
+                1i16.to_ne_bytes().to_vec()
+            ]
+            .concat()
+        );
+        assert_eq!(
+            numeric(true, 123_456),
+            [
+                header(10),
+                0xA001u16.to_ne_bytes().to_vec(),
+                12i16.to_ne_bytes().to_vec(),
+                3456i16.to_ne_bytes().to_vec()
+            ]
+            .concat()
+        );
+    }
+
+    #[test]
+    fn what_jsonb_in_must_judge_is_refused() {
+        for text in [
+            "1",
+            "[01]",
+            "[1.]",
+            "[truex]",
+            "[\"\\u0000\"]",
+            "[\"\\ud800\"]",
+            "[1,]",
+            "{\"a\"}",
+            "[\"a\nb\"]",
+            "[]x",
+        ] {
+            assert!(encoded(text).is_none(), "{text}");
+        }
+        // Non-integers go to the caller's numeric_in, which here refuses.
+        assert!(encoded("[1.5]").is_none());
+        assert!(encoded(&"[".repeat(MAX_DEPTH + 1)).is_none());
+    }
+
+    #[test]
+    fn plain_runs_end_at_quotes_backslashes_and_control_characters() {
+        let word = |s: &[u8; 8]| u64::from_le_bytes(*s);
+        assert!(!may_end_plain_run(word(b"abc\x7f\xc3\xa9 ~")));
+        assert!(may_end_plain_run(word(b"abcdefg\"")));
+        assert!(may_end_plain_run(word(b"\\bcdefgh")));
+        assert!(may_end_plain_run(word(b"abc\x1fefgh")));
+        assert!(may_end_plain_run(word(b"abc\x00efgh")));
+    }
+}
