@@ -1,44 +1,91 @@
-//! JSON text → jsonb datum, built token by token with `pushJsonbValue`.
+//! JSON text → jsonb datum, the datum's bytes written directly.
 //!
-//! PG15's `jsonb_in` lexes character by character and dominated the profile of `SELECT *`
-//! (`json_lex`, `appendStringInfoChar`). serde_json already tokenizes faster, and its strings
-//! can be handed to Postgres without copying. Where the fast path could change a value it
-//! steps aside: a non-integer number (f64 would lose the scale the API sent, `1.50` → `1.5`), an
-//! integer beyond i64, or a NUL character (which jsonb rejects): then `jsonb_in` parses the text.
+//! PG15's `jsonb_in` lexes character by character, then sorts each object's keys and copies
+//! every value into the datum; building it value by value with `pushJsonbValue` still paid for
+//! the sorting (`qsort_arg`) and the per-value work. [`image`] parses the text once and lays the
+//! datum out as `convertToJsonb` would, byte for byte (the pg_tests compare the bytes with
+//! `jsonb_in`'s). Whatever it cannot build exactly (NUL characters, which jsonb rejects; lone
+//! surrogates; malformed JSON; a database not in UTF-8) goes to `jsonb_in`, which also reports
+//! the errors.
 
-use std::ffi::{CString, c_char};
-use std::ptr;
+mod image;
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+use std::cell::RefCell;
+use std::ffi::CString;
 
 use pgrx::pg_sys;
-use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
-/// Builds the jsonb datum of a JSON object or array text.
+/// The scratch buffers are kept between rows, but not past this capacity, so that one huge
+/// item does not hold its memory for the rest of the session.
+const MAX_KEPT_SCRATCH_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// Scratch buffers of [`image::encode`]; Postgres calls us on its one backend thread.
+    static SCRATCH: RefCell<image::Scratch> = RefCell::new(image::Scratch::default());
+}
+
+/// Builds the jsonb datum of a JSON object or array text, in the current memory context.
 pub fn jsonb_datum(text: &str) -> pg_sys::Datum {
-    let mut builder = Builder {
-        state: ptr::null_mut(),
-        owned: Vec::new(),
-        result: ptr::null_mut(),
-    };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let built = Node {
-        builder: &mut builder,
-        token: pg_sys::JsonbIteratorToken::WJB_VALUE,
+    direct_datum(text).unwrap_or_else(|| jsonb_in(text))
+}
+
+/// The datum built without `jsonb_in`, or `None` where only `jsonb_in` is exact.
+pub(crate) fn direct_datum(text: &str) -> Option<pg_sys::Datum> {
+    // SAFETY: on the backend thread; GetDatabaseEncoding reads the session's encoding.
+    if unsafe { pg_sys::GetDatabaseEncoding() } != pg_sys::pg_enc::PG_UTF8 as i32 {
+        // \u escapes would have to be converted to the server encoding.
+        return None;
     }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
-    match built {
-        // SAFETY: `result` is the finished top-level container pushJsonbValue built in the
-        // current memory context, and the strings it points at are still held by
-        // `builder.owned`; JsonbValueToJsonb copies everything into one new datum.
-        Ok(()) if !builder.result.is_null() => unsafe {
-            pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(builder.result))
-        },
-        _ => jsonb_in(text),
+    SCRATCH.with_borrow_mut(|scratch| {
+        let built =
+            image::encode(text, scratch, &mut numeric_in).map(|()| palloc_copy(&scratch.out));
+        if scratch.capacity() > MAX_KEPT_SCRATCH_BYTES {
+            *scratch = image::Scratch::default();
+        }
+        built
+    })
+}
+
+/// A palloc'd copy of `bytes`, in the current memory context.
+fn palloc_copy(bytes: &[u8]) -> pg_sys::Datum {
+    // SAFETY: on the backend thread; palloc returns `bytes.len()` writable bytes (or raises an
+    // ERROR), aligned for any type, which do not overlap `bytes`.
+    unsafe {
+        let ptr = pg_sys::palloc(bytes.len()).cast::<u8>();
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+        pg_sys::Datum::from(ptr)
     }
 }
 
+/// Appends the numeric image `numeric_in` makes of a JSON number token, as `jsonb_in` does for
+/// each number (so the scale the API sent stays: `1.50` is not `1.5`).
+fn numeric_in(token: &str, out: &mut Vec<u8>) -> Option<()> {
+    let cstring = CString::new(token).ok()?;
+    // SAFETY: on the backend thread; numeric_in reads the NUL-terminated `cstring`, alive for
+    // the call, and returns a palloc'd numeric with a 4-byte varlena header, of which we copy
+    // VARSIZE bytes before freeing it. An ERROR (a number beyond numeric's range, which
+    // jsonb_in would raise the same way) goes through pgrx's guard.
+    unsafe {
+        let datum = pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::numeric_in,
+            &[
+                Some(pg_sys::Datum::from(cstring.as_ptr())),
+                Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+                Some(pg_sys::Datum::from(-1i32)),
+            ],
+        )?;
+        let numeric = datum.cast_mut_ptr::<pg_sys::varlena>();
+        let len = pgrx::varlena::varsize_any(numeric);
+        out.extend_from_slice(std::slice::from_raw_parts(numeric.cast::<u8>(), len));
+        pg_sys::pfree(numeric.cast());
+    }
+    Some(())
+}
+
 /// Postgres' own parser: exact for every input, and the one that reports malformed JSON.
-fn jsonb_in(text: &str) -> pg_sys::Datum {
+pub(crate) fn jsonb_in(text: &str) -> pg_sys::Datum {
     // JSON text has no raw NUL byte (a NUL can only appear escaped as \u0000).
     let cstring = CString::new(text).unwrap_or_default();
     // SAFETY: on the backend thread (a scan callback); jsonb_in reads the NUL-terminated
@@ -50,203 +97,5 @@ fn jsonb_in(text: &str) -> pg_sys::Datum {
             &[Some(pg_sys::Datum::from(cstring.as_ptr()))],
         )
         .expect("jsonb_in returns a value")
-    }
-}
-
-struct Builder {
-    state: *mut pg_sys::JsonbParseState,
-    /// Unescaped strings: Postgres keeps pointers to them until JsonbValueToJsonb copies them.
-    owned: Vec<String>,
-    /// The finished top-level container.
-    result: *mut pg_sys::JsonbValue,
-}
-
-impl Builder {
-    fn push(&mut self, token: pg_sys::JsonbIteratorToken::Type, value: Option<pg_sys::JsonbValue>) {
-        let mut value = value;
-        let ptr = value
-            .as_mut()
-            .map_or(ptr::null_mut(), |v| v as *mut pg_sys::JsonbValue);
-        // SAFETY: pushJsonbValue copies the JsonbValue struct (not the string bytes) before
-        // returning, and the string bytes stay in `owned` (or the input text) until
-        // JsonbValueToJsonb; `state` is null or the parse state it returned before.
-        let r = unsafe { pg_sys::pushJsonbValue(&mut self.state, token, ptr) };
-        if token == pg_sys::JsonbIteratorToken::WJB_END_OBJECT
-            || token == pg_sys::JsonbIteratorToken::WJB_END_ARRAY
-        {
-            self.result = r;
-        }
-    }
-
-    fn string(&mut self, s: &str) -> pg_sys::JsonbValue {
-        string_value(s.as_ptr() as *mut c_char, s.len())
-    }
-}
-
-fn string_value(ptr: *mut c_char, len: usize) -> pg_sys::JsonbValue {
-    // SAFETY: JsonbValue is a plain C struct (integers, pointers, a union of them): all zeros
-    // is a valid value of it.
-    let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
-    v.type_ = pg_sys::jbvType::jbvString;
-    v.val.string = pg_sys::JsonbValue__bindgen_ty_1__bindgen_ty_1 {
-        len: len as i32,
-        val: ptr,
-    };
-    v
-}
-
-fn scalar(type_: pg_sys::jbvType::Type) -> pg_sys::JsonbValue {
-    // SAFETY: JsonbValue is a plain C struct (integers, pointers, a union of them): all zeros
-    // is a valid value of it.
-    let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
-    v.type_ = type_;
-    v
-}
-
-/// One JSON value, pushed as a key's value (`WJB_VALUE`) or an array element (`WJB_ELEM`).
-struct Node<'b> {
-    builder: &'b mut Builder,
-    token: pg_sys::JsonbIteratorToken::Type,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("JSON")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.builder
-            .push(pg_sys::JsonbIteratorToken::WJB_BEGIN_OBJECT, None);
-        while let Some(key) = map.next_key::<KeyText<'de>>()? {
-            let value = match key {
-                KeyText::Borrowed(s) => self.builder.string(s),
-                KeyText::Owned(s) => {
-                    if s.contains('\0') {
-                        return Err(A::Error::custom("NUL in key"));
-                    }
-                    self.builder.owned.push(s);
-                    let s = self.builder.owned.last().expect("just pushed");
-                    string_value(s.as_ptr() as *mut c_char, s.len())
-                }
-            };
-            self.builder
-                .push(pg_sys::JsonbIteratorToken::WJB_KEY, Some(value));
-            map.next_value_seed(Node {
-                builder: self.builder,
-                token: pg_sys::JsonbIteratorToken::WJB_VALUE,
-            })?;
-        }
-        self.builder
-            .push(pg_sys::JsonbIteratorToken::WJB_END_OBJECT, None);
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.builder
-            .push(pg_sys::JsonbIteratorToken::WJB_BEGIN_ARRAY, None);
-        while seq
-            .next_element_seed(Node {
-                builder: self.builder,
-                token: pg_sys::JsonbIteratorToken::WJB_ELEM,
-            })?
-            .is_some()
-        {}
-        self.builder
-            .push(pg_sys::JsonbIteratorToken::WJB_END_ARRAY, None);
-        Ok(())
-    }
-
-    fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<(), E> {
-        let v = self.builder.string(s);
-        self.builder.push(self.token, Some(v));
-        Ok(())
-    }
-
-    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<(), E> {
-        self.visit_string(s.to_owned())
-    }
-
-    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<(), E> {
-        if s.contains('\0') {
-            return Err(E::custom("NUL in string"));
-        }
-        self.builder.owned.push(s);
-        let s = self.builder.owned.last().expect("just pushed");
-        let v = string_value(s.as_ptr() as *mut c_char, s.len());
-        self.builder.push(self.token, Some(v));
-        Ok(())
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<(), E> {
-        let mut v = scalar(pg_sys::jbvType::jbvNumeric);
-        // SAFETY: on the backend thread; int64_to_numeric pallocs the numeric in the current
-        // memory context, where it stays until JsonbValueToJsonb copies it.
-        v.val.numeric = unsafe { pg_sys::int64_to_numeric(n) };
-        self.builder.push(self.token, Some(v));
-        Ok(())
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<(), E> {
-        match i64::try_from(n) {
-            Ok(n) => self.visit_i64(n),
-            Err(_) => Err(E::custom("integer beyond i64")),
-        }
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        Err(E::custom("non-integer number: keep its exact text"))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<(), E> {
-        let mut v = scalar(pg_sys::jbvType::jbvBool);
-        v.val.boolean = b;
-        self.builder.push(self.token, Some(v));
-        Ok(())
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.builder
-            .push(self.token, Some(scalar(pg_sys::jbvType::jbvNull)));
-        Ok(())
-    }
-}
-
-/// An object key, borrowed from the input unless it had escapes.
-enum KeyText<'a> {
-    Borrowed(&'a str),
-    Owned(String),
-}
-
-impl<'de> serde::Deserialize<'de> for KeyText<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = KeyText<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                s: &'de str,
-            ) -> Result<KeyText<'de>, E> {
-                Ok(KeyText::Borrowed(s))
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText::Owned(s.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<KeyText<'de>, E> {
-                Ok(KeyText::Owned(s))
-            }
-        }
-        d.deserialize_str(V)
     }
 }
