@@ -39,7 +39,9 @@ pub use stats::{STATS_LOG_LINES, Stats};
 pub use transport::{encode_query, encode_segment, path_segment, request_line, target};
 
 use retry::{Decision, FailureKind, Jitter, Policy, backoff_delay};
-use transport::{Auth, Exchanged, INTERRUPT_POLL, Transport, host_of, transport_error};
+use transport::{
+    Auth, CONNECT_TIMEOUT_OPTION, Exchanged, INTERRUPT_POLL, Transport, host_of, transport_error,
+};
 
 /// Called while waiting; returns true when the wait must stop (statement cancelled).
 pub type InterruptCheck = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -353,7 +355,13 @@ impl Client {
                 Exchanged::SendFailed(e) => {
                     let error = transport_error(&e, host, &self.config);
                     let kind = match error {
-                        ApiError::Connect { .. } => FailureKind::NotSent,
+                        // No connection, so nothing reached the API: report it at once, for
+                        // every verb, so that a wrong or unreachable api_url fails fast.
+                        ApiError::Connect { .. }
+                        | ApiError::Timeout {
+                            which: CONNECT_TIMEOUT_OPTION,
+                            ..
+                        } => FailureKind::NotSent,
                         ApiError::Timeout { .. } => FailureKind::Lost,
                         _ => FailureKind::Broken,
                     };

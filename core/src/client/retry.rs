@@ -45,8 +45,8 @@ pub(super) enum FailureKind {
     Broken,
     /// A 2xx answer whose body is not valid JSON (cut or mangled on its way, a proxy's page).
     Garbled,
-    /// Could not connect: nothing reached the API. Reported at once, as for reads, so a wrong
-    /// `api_url` fails fast.
+    /// Could not connect (refused, or no answer within `connect_timeout_ms`): nothing reached
+    /// the API. Reported at once, for every verb, so a wrong or unreachable `api_url` fails fast.
     NotSent,
 }
 

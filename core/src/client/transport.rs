@@ -226,6 +226,10 @@ impl Transport {
     }
 }
 
+/// The option named by a connect timeout's error; the send loop tells it from a whole-request
+/// timeout by it (nothing was sent).
+pub(super) const CONNECT_TIMEOUT_OPTION: &str = "connect_timeout_ms";
+
 /// The error a request that got no answer becomes: a timeout names the limit that was hit
 /// (and its option), a failed connect and any other failure name their innermost cause.
 pub(super) fn transport_error(e: &reqwest::Error, host: &str, config: &ClientConfig) -> ApiError {
@@ -239,7 +243,7 @@ pub(super) fn transport_error(e: &reqwest::Error, host: &str, config: &ClientCon
                 config.timeout_ms
             },
             which: if connect {
-                "connect_timeout_ms"
+                CONNECT_TIMEOUT_OPTION
             } else {
                 "timeout_ms"
             },
