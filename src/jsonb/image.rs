@@ -27,6 +27,12 @@ const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
 
 /// Container header flags and count mask (utils/jsonb.h).
 const JB_CMASK: u32 = 0x0FFF_FFFF;
+/// PG15's `JSONB_MAX_ELEMS` (MaxAllocSize / sizeof(JsonbValue) on 64-bit): `jsonb_in` refuses an
+/// array with more elements. At or above it the image is not built and `jsonb_in` reports.
+const JSONB_MAX_ELEMS: usize = 0x3FFF_FFFF / 32;
+/// PG15's `JSONB_MAX_PAIRS` (MaxAllocSize / sizeof(JsonbPair)): counted before duplicate keys
+/// are removed, as `jsonb_in` counts them.
+const JSONB_MAX_PAIRS: usize = 0x3FFF_FFFF / 72;
 const JB_FOBJECT: u32 = 0x2000_0000;
 const JB_FARRAY: u32 = 0x4000_0000;
 
@@ -174,10 +180,11 @@ impl Packed {
                 first: at as u32,
                 len,
             },
-            _ => Node::Object {
+            10 => Node::Object {
                 first: at as u32,
                 len,
             },
+            tag => unreachable!("pack writes tags 1 to 10, not {tag}"),
         }
     }
 }
@@ -308,7 +315,7 @@ impl Parser<'_, '_, '_> {
             }
         }
         let len = self.scratch.stack.len() - start;
-        if len > JB_CMASK as usize {
+        if len > JB_CMASK as usize || len >= JSONB_MAX_ELEMS {
             return None;
         }
         let first = self.scratch.nodes.len();
@@ -357,6 +364,9 @@ impl Parser<'_, '_, '_> {
                     _ => return None,
                 }
             }
+        }
+        if (self.scratch.stack.len() - start) / 2 >= JSONB_MAX_PAIRS {
+            return None;
         }
         let len = self.uniqueify(sort_start);
         if len > JB_CMASK as usize {

@@ -89,6 +89,11 @@ mod tests {
             r#"{"\ud83d\ude00":1,"\u0061":2,"a":3}"#,
             "[\"\u{7f}\u{80}\u{10FFFF}\"]",
             r#"[true,false,null,"true",1,"1"]"#,
+            // Keys of equal length that share their first eight bytes: the order then comes
+            // from the bytes after them; duplicates among them keep the last value.
+            r#"{"customer_key_b":1,"customer_key_a":2,"customer_key_b":3}"#,
+            r#"{"abcdefghi1":1,"abcdefghi0":2,"abcdefgh":3,"abcdefghi":4,"abcdefghij":5}"#,
+            r#"{"abcdefgh_z":1,"abcdefgh_a":2,"abcdefghzz":3,"abcdefgh_a":4}"#,
             mock_item,
         ]
         .iter()
