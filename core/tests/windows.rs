@@ -267,3 +267,29 @@ fn rows_created_during_the_scan_never_come_twice_and_none_before_it_is_lost() {
         &missing[..missing.len().min(5)]
     );
 }
+
+#[test]
+fn lookups_run_at_once() {
+    let mock = Mock::start(&["--latency-ms", "200", "--rate-limit", "0"]);
+    let client = mock.client();
+    let key = mock.first(&client, "/customers", "key");
+    let requests: Vec<Request> = (0..16)
+        .map(|_| Request {
+            kind: RequestKind::Item,
+            path: format!("/customers/{key}"),
+            params: Vec::new(),
+            path_parameter: None,
+            created: None,
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let (got, stats) = keys(&client, Scan::concurrent(requests, PAGE, CONCURRENCY, true));
+    let elapsed = started.elapsed();
+    assert_eq!(got.len(), 16);
+    assert_eq!((stats.streams, stats.peak_in_flight), (16, 8));
+    // Two rounds of 200 ms, not sixteen.
+    assert!(
+        elapsed < std::time::Duration::from_millis(1_000),
+        "{elapsed:?}"
+    );
+}

@@ -216,8 +216,14 @@ impl ScanState {
         let (conditions, _) = unsafe { evaluate(node, self, false) };
         let requests = pushdown::plan_requests(self.table.resource, &conditions)
             .unwrap_or_else(|e| raise_pushdown(&e));
+        // Rows that go straight to a pushed LIMIT are read one page at a time: requests ahead
+        // of them could all be wasted.
+        let concurrency = match self.spec.limit {
+            Some(_) => 1,
+            None => self.server.max_concurrency,
+        };
         self.run = Some(Run {
-            scan: Scan::new(requests.clone(), self.page_size),
+            scan: Scan::concurrent(requests.clone(), self.page_size, concurrency, true),
             requests,
         });
     }

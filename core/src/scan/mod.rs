@@ -397,8 +397,7 @@ impl Window {
                 }
             };
             if let Some(problem) = problem {
-                let _ = i;
-                return Err((items, problem));
+                return Err((items, format!("item {} of a page: {problem}", i + 1)));
             }
         }
         let mut kept = Vec::with_capacity(items.len());
@@ -512,6 +511,7 @@ fn invalid_item(request: &Request, reason: String) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
 
     fn request(kind: RequestKind, path: &str, params: &[(&str, &str)]) -> Request {
         Request {
@@ -524,6 +524,107 @@ mod tests {
             path_parameter: None,
             created: None,
         }
+    }
+
+    fn items(rows: &[(&str, i64)]) -> (Vec<Item>, Vec<Option<i64>>) {
+        rows.iter()
+            .map(|(key, at)| {
+                let raw = RawValue::from_string(format!(r#"{{"key":"{key}","created_at":{at}}}"#))
+                    .unwrap();
+                let item = Item::parse(raw, None).unwrap();
+                let created = item.created_at();
+                (item, created)
+            })
+            .unzip()
+    }
+
+    fn keys(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i.key().unwrap().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_window_skips_the_rows_of_its_newest_millisecond_already_handed_out() {
+        let range = MsRange {
+            min: Some(0),
+            max: Some(100),
+        };
+        let mut window = Window::new(range, ["b".to_owned()].into_iter().collect());
+        let (page, created) = items(&[("a", 100), ("b", 100), ("c", 100), ("d", 99)]);
+        let kept = window.admit(page, &created, Some(9)).unwrap();
+        assert_eq!(keys(&kept), ["a", "c", "d"]);
+        assert_eq!((window.received, window.total), (4, Some(9)));
+        assert_eq!((window.newest, window.oldest), (Some(100), Some(99)));
+        assert_eq!(window.tail, [Some("d".to_owned())]);
+        // A key of the skip set outside the newest millisecond is another row: kept.
+        let (page, created) = items(&[("b", 98)]);
+        assert_eq!(keys(&window.admit(page, &created, None).unwrap()), ["b"]);
+    }
+
+    #[test]
+    fn a_page_out_of_order_or_outside_the_window_is_given_back_whole() {
+        let range = MsRange {
+            min: Some(10),
+            max: Some(100),
+        };
+        for (rows, problem) in [
+            (&[("a", 50), ("b", 60)][..], "not newest first"),
+            (&[("a", 101)][..], "outside the filter"),
+            (&[("a", 9)][..], "outside the filter"),
+        ] {
+            let mut window = Window::new(range, HashSet::new());
+            let (page, created) = items(rows);
+            let (back, why) = window.admit(page, &created, None).unwrap_err();
+            assert_eq!(back.len(), rows.len());
+            assert!(why.contains(problem), "{why}");
+        }
+        let mut window = Window::new(range, HashSet::new());
+        let raw = RawValue::from_string(r#"{"key":"a","created_at":"soon"}"#.to_owned()).unwrap();
+        let (_, why) = window
+            .admit(vec![Item::parse(raw, None).unwrap()], &[None], None)
+            .unwrap_err();
+        assert!(why.contains("no integer created_at"), "{why}");
+        // Across pages too: the next page may not start above the last row.
+        let mut window = Window::new(range, HashSet::new());
+        let (page, created) = items(&[("a", 50)]);
+        window.admit(page, &created, None).unwrap();
+        let (page, created) = items(&[("b", 51)]);
+        assert!(window.admit(page, &created, None).is_err());
+    }
+
+    #[test]
+    fn window_requests_replace_the_created_bounds_and_keep_the_rest() {
+        let list = Request {
+            created: Some(MsRange {
+                min: Some(5),
+                max: None,
+            }),
+            ..request(
+                RequestKind::List,
+                "/deals",
+                &[("min_created", "5"), ("partner_key", "p")],
+            )
+        };
+        let window = window_request(
+            &list,
+            MsRange {
+                min: Some(7),
+                max: Some(9),
+            },
+        );
+        assert_eq!(
+            first_request_line(&window, 250),
+            "GET /deals?min_created=7&max_created=9&partner_key=p&limit=250"
+        );
+        assert_eq!(
+            window.created,
+            Some(MsRange {
+                min: Some(7),
+                max: Some(9)
+            })
+        );
     }
 
     #[test]
