@@ -38,14 +38,7 @@ SQL
 )
   ms=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | head -1)
   posts=$(mock_requests_json | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"]=="POST" and r["status"]==200))')
-  busiest=$(mock_requests_json | python3 -c '
-import json, sys
-ts = sorted(r["ts_ms"] for r in json.load(sys.stdin))
-j, best = 0, 0
-for i, t in enumerate(ts):
-    while ts[j] <= t - 60000: j += 1
-    best = max(best, i - j + 1)
-print(best)')
+  busiest=$(mock_busiest_minute)
   python3 - "$ROWS" "$ms" "$posts" "$LATENCY_MS" "$concurrency" "$busiest" <<'PY'
 import sys
 rows, ms, posts, latency, conc, busiest = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])

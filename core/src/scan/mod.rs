@@ -4,7 +4,7 @@
 //! [`Fanout`], at most `concurrency` requests in flight; pages are handed out in the order they
 //! arrive. With a concurrency of 1 the scan is sequential and fetches a page only when the
 //! previous one is used up. Above 1 it keeps requests in flight ahead of the rows Postgres
-//! takes (at most `2 × concurrency` pages received or on their way), and a list whose endpoint
+//! takes (at most `concurrency` pages received or on their way), and a list whose endpoint
 //! filters `created_at` is cut into windows read at once (`window.rs`, which says what that
 //! relies on).
 
@@ -160,15 +160,13 @@ impl Scan {
         }
     }
 
-    /// Starts the requests of waiting streams while there is room: at most `concurrency` in
-    /// flight, and (above 1) at most `2 × concurrency` pages received or on their way.
+    /// Starts the requests of waiting streams while there is room: at most `concurrency` pages
+    /// received (not yet handed out) or on their way, so that a scan holds at most
+    /// `concurrency + 1` pages with the one being handed out.
     fn fill(&mut self, client: &Client) -> Result<(), ApiError> {
-        let buffered = if self.concurrency == 1 {
-            1
-        } else {
-            2 * self.concurrency
-        };
-        while self.fanout.has_room() && self.ready.len() + self.fanout.in_flight() < buffered {
+        while self.fanout.has_room()
+            && self.ready.len() + self.fanout.in_flight() < self.concurrency
+        {
             let Some(mut stream) = self.pending.pop_front() else {
                 break;
             };

@@ -400,11 +400,12 @@ fn key_lookups_are_one_get_each_and_404_is_no_row() {
     ];
     wanted.sort();
     assert_eq!(sent, wanted);
-    let statuses: Vec<i64> = mock
+    let mut statuses: Vec<i64> = mock
         .requests()
         .iter()
         .map(|r| r["status"].as_i64().unwrap())
         .collect();
+    statuses.sort();
     assert_eq!(statuses, [200, 200, 404]);
 
     let deal = mock.list_all("/deals")[5].clone();
