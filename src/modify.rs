@@ -32,8 +32,8 @@ use pgrx::pg_sys::panic::ErrorReport;
 use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{
-    RowFates, WriteProgress, api_report, partial_write_report, raise_api, raise_cancelled_write,
-    raise_option, write_outcome_unknown_report, write_report,
+    RowFates, WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
+    write_outcome_unknown_report, write_report,
 };
 use crate::options::{client_config, server_options};
 use crate::session::cached_client;
@@ -344,11 +344,15 @@ impl ModifyState {
                     break;
                 }
                 let (job, pinned) = (write.clone(), self.pinned);
-                fanout
-                    .start(&self.client, next, move |client, stats| {
-                        job.send(client, pinned, stats)
-                    })
-                    .unwrap_or_else(|e| raise_api(&e, &format!("writing {}", self.table)));
+                let started = fanout.start(&self.client, next, move |client, stats| {
+                    job.send(client, pinned, stats)
+                });
+                if let Err(e) = started {
+                    // Not sent: reported like a refused row once the rows in flight are in.
+                    failed.push((next, e));
+                    next += 1;
+                    break;
+                }
                 in_flight.insert(next, lanes);
                 next += 1;
                 if learning {

@@ -57,6 +57,8 @@ struct Stream {
     window: Option<Window>,
     /// The stream's first request was sent.
     started: bool,
+    /// One of the scan's own requests, not a window cut from one.
+    original: bool,
 }
 
 /// A list read as a `created_at` window.
@@ -119,6 +121,7 @@ impl Scan {
                     used: HashSet::new(),
                     window,
                     started: false,
+                    original: true,
                 }
             })
             .collect();
@@ -234,7 +237,7 @@ impl Scan {
         // The cursor is the last item received, whether or not it is handed out.
         let last_key = items.last().map(|last| last.key().map(|k| k.into_owned()));
         let first_page = stream.window.as_ref().is_some_and(|w| w.received == 0);
-        if first_page && self.original(&stream) {
+        if first_page && stream.original {
             self.known_rows += total.unwrap_or(0);
         }
         let items = match stream.window.as_mut() {
@@ -287,12 +290,6 @@ impl Scan {
         Ok(())
     }
 
-    /// Whether a stream is one of the scan's own requests rather than a window cut from one.
-    fn original(&self, stream: &Stream) -> bool {
-        stream.window.as_ref().is_some_and(|w| w.skip.is_empty())
-            && stream.request.created == stream.window.as_ref().map(|w| w.range)
-    }
-
     /// What is left of `stream` as windows to read at once, when streams are idle, enough rows
     /// are left, and the budget of extra requests allows: at most `concurrency` plus a tenth
     /// of the pages the lists hold (or, when they do not say, of the pages read so far).
@@ -339,6 +336,7 @@ impl Scan {
                     used: HashSet::new(),
                     window: Some(Window::new(range, skip)),
                     started: false,
+                    original: false,
                 }
             })
             .collect();
