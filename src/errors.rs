@@ -229,7 +229,11 @@ impl RowFates {
                 .take(DETAIL_KEYS_SHOWN)
                 .map(|(row, reason)| format!("row {row} ({reason})"))
                 .collect();
-            text.push_str(&format!(" Also failed: {}.", failed.join("; ")));
+            let more = match self.failed.len().saturating_sub(DETAIL_KEYS_SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            text.push_str(&format!(" Also failed: {}{more}.", failed.join("; ")));
         }
         if !self.unknown.is_empty() {
             text.push_str(&format!(
@@ -296,7 +300,8 @@ pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) 
     )
 }
 
-/// The ERROR report of a row that failed after PartnerStack accepted the rows before it.
+/// The ERROR report of a row that PartnerStack refused, with what it accepted of the statement
+/// (with several rows in flight, rows after the failing one may be among them).
 #[track_caller]
 pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> ErrorReport {
     let WriteProgress {
@@ -321,31 +326,29 @@ pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> Error
     ))
     .set_hint(
         "PartnerStack writes are not transactional: the accepted rows stay. Rerun the \
-         statement for the rows after the accepted ones; rows that carry their own keys \
-         (customer_key, a transaction's key) are refused as duplicates if sent twice.",
+         statement for the rows that were not accepted (the failing row, any other failed \
+         row, the rows not sent); rows that carry their own keys (customer_key, a \
+         transaction's key) are refused as duplicates if sent twice.",
     )
 }
 
 /// Raises the cancel of a statement while `in_flight` rows (1-based) of `total` were being sent:
-/// first a WARNING says what may have happened to them, what was accepted and what was never
-/// sent, then Postgres reports the cancel. Never returns.
+/// first a WARNING says what may have happened to them, what was accepted, what failed or has
+/// no known outcome before the cancel, and what was never sent; then Postgres reports the
+/// cancel. Never returns.
 #[track_caller]
 pub fn raise_cancelled_write(
     table: &str,
     in_flight: &[usize],
     total: usize,
     accepted: &[String],
-    not_sent: Option<(usize, usize)>,
+    others: &RowFates,
 ) -> ! {
     let (being, them) = match in_flight {
         [_] => ("was", "it"),
         _ => ("were", "them"),
     };
-    let rest = RowFates {
-        not_sent,
-        ..RowFates::default()
-    }
-    .detail();
+    let rest = others.detail();
     pgrx::warning!(
         "writing {table}: cancelled while {} of {total} {being} being sent; PartnerStack may \
          have processed {them}. {} row(s) were accepted: {}.{rest}",

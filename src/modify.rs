@@ -148,17 +148,26 @@ impl Pending {
     /// The objects the write addresses, by the paths that name them: two writes sharing one
     /// are sent one after the other, in statement order.
     fn lanes(&self) -> Vec<String> {
-        fn created(request: &WriteRequest) -> Option<String> {
-            match request.confirm.as_ref()? {
-                ConfirmRead::Item { path } => Some(path.clone()),
+        // A create names its object by the key it carries: the read that would confirm it,
+        // and the `key` of its body (a transaction's own key, which has no such read).
+        fn created(request: &WriteRequest) -> Vec<String> {
+            let confirm = request.confirm.as_ref().map(|confirm| match confirm {
+                ConfirmRead::Item { path } => path.clone(),
                 ConfirmRead::List {
                     path, field, value, ..
-                } => Some(format!("{path}?{field}={value}")),
-            }
+                } => format!("{path}?{field}={value}"),
+            });
+            let own_key = request
+                .body
+                .as_ref()
+                .and_then(|body| body.get("key"))
+                .and_then(|key| key.as_str())
+                .map(|key| format!("{}#{key}", request.path));
+            confirm.into_iter().chain(own_key).collect()
         }
         match self {
             Pending::Update(r) | Pending::Delete(r) => vec![r.path.clone()],
-            Pending::Create(r) => created(r).into_iter().collect(),
+            Pending::Create(r) => created(r),
             Pending::Upsert(u) => u
                 .update
                 .iter()
@@ -331,6 +340,8 @@ impl ModifyState {
         let mut in_flight: HashMap<usize, Vec<String>> = HashMap::new();
         let mut accepted: Vec<(usize, String)> = Vec::new();
         let mut failed: Vec<(usize, ApiError)> = Vec::new();
+        // A row whose request thread could not start: failed, but certainly not sent.
+        let mut unsent: Option<usize> = None;
         let mut next = 0;
         loop {
             while failed.is_empty() && next < total && fanout.has_room() {
@@ -348,8 +359,9 @@ impl ModifyState {
                     job.send(client, pinned, stats)
                 });
                 if let Err(e) = started {
-                    // Not sent: reported like a refused row once the rows in flight are in.
+                    // Reported like a refused row once the rows in flight are in.
                     failed.push((next, e));
+                    unsent = Some(next);
                     next += 1;
                     break;
                 }
@@ -368,7 +380,9 @@ impl ModifyState {
                     rows.sort_unstable();
                     accepted.sort_unstable();
                     let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
-                    raise_cancelled_write(&self.table, &rows, total, &keys, not_sent(next, total))
+                    failed.sort_unstable_by_key(|(row, _)| *row);
+                    let fates = fates(&pending, &failed, unsent, next);
+                    raise_cancelled_write(&self.table, &rows, total, &keys, &fates)
                 }
             };
             self.stats.add(&done.stats);
@@ -392,22 +406,11 @@ impl ModifyState {
         let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
         let (index, error) = failed.remove(0);
         let first = &pending[index];
-        if keys.is_empty() && total == 1 && !outcome_unknown(first, &error) {
+        let first_unknown = unsent != Some(index) && outcome_unknown(first, &error);
+        if keys.is_empty() && total == 1 && !first_unknown {
             return Err(api_report(&error, &format!("writing {}", self.table)));
         }
-        let mut others = RowFates {
-            not_sent: not_sent(next, total),
-            ..RowFates::default()
-        };
-        for (row, e) in &failed {
-            if outcome_unknown(&pending[*row], e) {
-                others.unknown.push(row + 1);
-            } else {
-                others
-                    .failed
-                    .push((row + 1, excerpt(&e.to_string(), DETAIL_ROW_CHARS)));
-            }
-        }
+        let others = fates(&pending, &failed, unsent, next);
         let progress = WriteProgress {
             table: &self.table,
             row: index + 1,
@@ -416,7 +419,7 @@ impl ModifyState {
             failing_row: first.body_excerpt(),
             others: &others,
         };
-        if outcome_unknown(first, &error) {
+        if first_unknown {
             Err(write_outcome_unknown_report(&error, &progress))
         } else {
             Err(partial_write_report(&error, &progress))
@@ -434,9 +437,28 @@ impl ModifyState {
     }
 }
 
-/// The rows (1-based) never sent when the first `next` of `total` were.
-fn not_sent(next: usize, total: usize) -> Option<(usize, usize)> {
-    (next < total).then_some((next + 1, total))
+/// What became of the rows of `failed` (0-based, in row order) and of the rows never sent
+/// (from `next` on), for a report. `unsent` failed without being sent.
+fn fates(
+    pending: &[Pending],
+    failed: &[(usize, ApiError)],
+    unsent: Option<usize>,
+    next: usize,
+) -> RowFates {
+    let mut fates = RowFates {
+        not_sent: (next < pending.len()).then_some((next + 1, pending.len())),
+        ..RowFates::default()
+    };
+    for (row, e) in failed {
+        if unsent != Some(*row) && outcome_unknown(&pending[*row], e) {
+            fates.unknown.push(row + 1);
+        } else {
+            fates
+                .failed
+                .push((row + 1, excerpt(&e.to_string(), DETAIL_ROW_CHARS)));
+        }
+    }
+    fates
 }
 
 /// Whether a failed write may nevertheless have been applied: a create (a POST is not

@@ -79,7 +79,16 @@ impl<T: Send + 'static> Fanout<T> {
         with_signals_blocked(|| {
             thread.spawn(move || {
                 let mut stats = Stats::default();
-                let result = job(&detached, &mut stats);
+                // A job that panics still answers, so the statement never waits for it forever.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    job(&detached, &mut stats)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(ApiError::Transport {
+                        host: detached.host().to_owned(),
+                        detail: "a request thread failed".into(),
+                    })
+                });
                 // The receiver is gone when the statement ended first: the answer is dropped.
                 let _ = sender.send(Done { tag, result, stats });
             })
@@ -93,25 +102,25 @@ impl<T: Send + 'static> Fanout<T> {
         Ok(())
     }
 
-    /// Waits for the next job to finish, checking `client`'s interrupt (the backend's) every
-    /// [`INTERRUPT_POLL`]; a cancel stops every job and is `Err(Cancelled)` at once. `None`
-    /// when no job is in flight.
+    /// Waits for the next job to finish, checking `client`'s interrupt (the backend's) on every
+    /// call and every [`INTERRUPT_POLL`] of waiting, so that answers arriving fast never hide
+    /// a cancel; a cancel stops every job and is `Err(Cancelled)` at once. `None` when no job
+    /// is in flight.
     pub fn next_done(&mut self, client: &Client) -> Result<Option<Done<T>>, ApiError> {
         if self.in_flight == 0 {
             return Ok(None);
         }
         loop {
+            if client.interrupted() {
+                self.stop.store(true, Ordering::Relaxed);
+                return Err(ApiError::Cancelled);
+            }
             match self.inbox.recv_timeout(INTERRUPT_POLL) {
                 Ok(done) => {
                     self.in_flight -= 1;
                     return Ok(Some(done));
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if client.interrupted() {
-                        self.stop.store(true, Ordering::Relaxed);
-                        return Err(ApiError::Cancelled);
-                    }
-                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     unreachable!("the fan-out holds a sender itself")
                 }
@@ -197,5 +206,55 @@ mod tests {
         ));
         assert!(start.elapsed() < Duration::from_millis(500));
         assert!(seen.recv_timeout(Duration::from_secs(2)).unwrap());
+    }
+
+    #[test]
+    fn a_job_that_panics_is_an_error_not_a_wait_forever() {
+        let client = client();
+        let mut fanout = Fanout::<u8>::new(2);
+        fanout
+            .start(&client, 0, |_, _| panic!("a bug in a job"))
+            .unwrap();
+        let done = fanout.next_done(&client).unwrap().unwrap();
+        assert!(
+            matches!(done.result, Err(ApiError::Transport { .. })),
+            "{:?}",
+            done.result
+        );
+        assert_eq!(fanout.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_cancel_is_seen_while_answers_keep_coming() {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let mut client = client();
+        let flag = cancelled.clone();
+        client.set_interrupt(Arc::new(move || flag.load(Ordering::Relaxed)));
+        let mut fanout = Fanout::<usize>::new(8);
+        let (mut next, total, mut done) = (0usize, 400usize, 0usize);
+        loop {
+            // As a statement sending rows: start while there is room, then take one answer.
+            while next < total && fanout.has_room() {
+                fanout
+                    .start(&client, next, |_, _| {
+                        std::thread::sleep(Duration::from_millis(10));
+                        Ok(0)
+                    })
+                    .unwrap();
+                next += 1;
+            }
+            if done == 20 {
+                cancelled.store(true, Ordering::Relaxed);
+            }
+            match fanout.next_done(&client) {
+                Ok(Some(_)) => done += 1,
+                Ok(None) => panic!("every job ran: the cancel was missed"),
+                Err(e) => {
+                    assert!(matches!(e, ApiError::Cancelled));
+                    break;
+                }
+            }
+        }
+        assert_eq!(done, 20, "the cancel is seen at the next answer");
     }
 }

@@ -74,8 +74,10 @@ struct ListData {
     // A missing has_more means no more pages (as PostHog reads it, §2).
     #[serde(default)]
     has_more: Option<bool>,
+    /// Read leniently: the scan only uses it to size windows, so an odd value (negative, a
+    /// float) must not make the page unreadable.
     #[serde(default)]
-    total: Option<u64>,
+    total: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -204,7 +206,11 @@ impl Client {
         Ok(Page {
             items: envelope.data.items,
             has_more: envelope.data.has_more.unwrap_or(false),
-            total: envelope.data.total,
+            total: envelope
+                .data
+                .total
+                .as_ref()
+                .and_then(serde_json::Value::as_u64),
         })
     }
 

@@ -301,7 +301,13 @@ impl Scan {
         let (Some(newest), Some(oldest)) = (window.newest, window.oldest) else {
             return None;
         };
-        let tail: HashSet<String> = window.tail.iter().cloned().collect::<Option<_>>()?;
+        // Rows of millisecond `oldest` handed out so far: this window's, and the ones it skips
+        // because the window it was cut from handed them out (while it is still in that
+        // millisecond), whether or not it has reached them yet.
+        let mut tail: HashSet<String> = window.tail.iter().cloned().collect::<Option<_>>()?;
+        if window.range.max == Some(oldest) {
+            tail.extend(window.skip.iter().cloned());
+        }
         let busy = self.active.len() + self.pending.len();
         let idle = self.concurrency.saturating_sub(busy);
         let progress = window::Progress {
@@ -344,6 +350,9 @@ impl Scan {
     }
 }
 
+/// A page [`Window::admit`] gives back whole, with what was wrong with it.
+type Refused = (Vec<Item>, String);
+
 impl Window {
     fn new(range: MsRange, skip: HashSet<String>) -> Window {
         Window {
@@ -360,13 +369,12 @@ impl Window {
     /// The items of a page to hand out: those not handed out already (`skip`). Checks what
     /// cutting relies on: every item has a `created_at`, within the window's bounds, never
     /// newer than the one before. When not, gives the page back whole with what was wrong.
-    #[allow(clippy::type_complexity)]
     fn admit(
         &mut self,
         items: Vec<Item>,
         created: &[Option<i64>],
         total: Option<u64>,
-    ) -> Result<Vec<Item>, (Vec<Item>, String)> {
+    ) -> Result<Vec<Item>, Refused> {
         if self.received == 0 {
             self.total = total;
         }
@@ -646,5 +654,61 @@ mod tests {
             target(&list.path, &params),
             "/links/partnership/p1?limit=10&starting_after=lnk_9"
         );
+    }
+
+    /// A window cut from another starts at the millisecond where the other stopped, skipping
+    /// the rows of it already handed out. Cut again before it has passed them all, the next
+    /// window must skip them too (found in review).
+    #[test]
+    fn a_window_cut_twice_at_a_shared_millisecond_hands_out_each_row_once() {
+        let t = 1_000_000i64;
+        let page = |from: usize| -> Vec<(String, i64)> {
+            (from..from + 50)
+                .map(|i| (format!("k{:04}", 9999 - i), t))
+                .collect()
+        };
+        let admit = |stream: &mut Stream, rows: &[(String, i64)], total| {
+            let rows: Vec<(&str, i64)> = rows.iter().map(|(k, c)| (k.as_str(), *c)).collect();
+            let (page, created) = items(&rows);
+            let kept = stream
+                .window
+                .as_mut()
+                .unwrap()
+                .admit(page, &created, total)
+                .unwrap();
+            keys(&kept)
+        };
+        let mut scan = Scan::concurrent(Vec::new(), 50, 3, true);
+        scan.known_rows = 4_000;
+        // A window [t-26, t] cut from the original list, whose first page handed out rows
+        // 0..50, all of millisecond t.
+        let handed_out: HashSet<String> = page(0).into_iter().map(|(k, _)| k).collect();
+        let range = MsRange {
+            min: Some(t - 26),
+            max: Some(t),
+        };
+        let mut w0 = Stream {
+            request: window_request(&request(RequestKind::List, "/transactions", &[]), range),
+            after: None,
+            used: HashSet::new(),
+            window: Some(Window::new(range, handed_out.clone())),
+            started: true,
+            original: false,
+        };
+        let mut out: Vec<String> = handed_out.into_iter().collect();
+        // It reads two pages (rows 0..50 skipped, rows 50..100 handed out), then is cut.
+        out.extend(admit(&mut w0, &page(0), Some(2_000)));
+        out.extend(admit(&mut w0, &page(50), None));
+        let mut w1 = scan.cut(&w0).expect("cut").remove(0);
+        assert_eq!(w1.window.as_ref().unwrap().range.max, Some(t));
+        // Its newest window reads rows 0..50 (all skipped) and is cut again.
+        assert!(admit(&mut w1, &page(0), Some(2_000)).is_empty());
+        let mut w2 = scan.cut(&w1).expect("cut again").remove(0);
+        out.extend(admit(&mut w2, &page(0), Some(2_000)));
+        out.extend(admit(&mut w2, &page(50), None));
+        out.extend(admit(&mut w2, &page(100), None));
+        let distinct: HashSet<&String> = out.iter().collect();
+        assert_eq!(distinct.len(), out.len(), "rows handed out twice");
+        assert_eq!(distinct.len(), 150, "rows 0..150, each once");
     }
 }

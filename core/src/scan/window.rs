@@ -51,7 +51,7 @@ pub fn cut(progress: &Progress, page_size: u64, most: usize) -> Vec<MsRange> {
             progress
                 .range
                 .min
-                .map(|lo| (density * (t - lo + 1) as f64) as u64)
+                .map(|lo| (density * (i128::from(t) - i128::from(lo) + 1) as f64) as u64)
         });
     let window_rows = MIN_WINDOW_PAGES * page_size.max(1);
     let count = match left {
