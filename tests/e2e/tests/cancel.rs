@@ -248,3 +248,39 @@ fn a_write_cancelled_with_rows_in_flight_lists_each_of_them() {
         .count();
     assert_eq!(posts, 8, "rows 9 to 20 were never sent");
 }
+
+#[test]
+fn statement_timeout_stops_a_write_whose_answers_keep_coming() {
+    let mock = Mock::start_with(&["--rate-limit", "0", "--latency-ms", "20"]);
+    let db = Db::with_partnerstack(&mock);
+    let customer = mock.list_all("/customers")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 400 rows answered every 20 ms, 8 at a time: about a second of work, cut at 300 ms.
+    let started = Instant::now();
+    let (_out, stderr, status) = db.psql(&format!(
+        "SET statement_timeout = '300ms';
+         INSERT INTO partnerstack.transactions (key, amount, currency, customer_key)
+         SELECT 'fast-' || i, 100, 'USD', '{customer}' FROM generate_series(1, 400) i;"
+    ));
+    assert!(!status.success());
+    assert!(
+        started.elapsed() < Duration::from_millis(300) + WITHIN,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("canceling statement due to statement timeout"),
+        "{stderr}"
+    );
+    let posts = mock
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .count();
+    assert!((1..400).contains(&posts), "{posts} rows sent");
+    // The WARNING accounts for every row: accepted, in flight, not sent.
+    assert!(stderr.contains("were being sent"), "{stderr}");
+    assert!(stderr.contains(" to 400."), "the rows never sent: {stderr}");
+}

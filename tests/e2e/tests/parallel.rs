@@ -206,7 +206,9 @@ fn a_failure_with_rows_in_flight_reports_every_row_exactly() {
         .iter()
         .find_map(|c| c["customer_key"].as_str().map(str::to_owned))
         .unwrap();
-    mock.config(json!({"latency_ms": 50}));
+    // Answers 500 ms late: rows started before row 10's refusal arrived go out in the same
+    // round as it; a row started after would reach the mock a round later.
+    mock.config(json!({"latency_ms": 500}));
     mock.clear_requests();
     // Row 10 of 30 reuses an existing customer_key: the API refuses it with a 400.
     let err = db
@@ -219,7 +221,7 @@ fn a_failure_with_rows_in_flight_reports_every_row_exactly() {
         )
         .unwrap_err();
     let text = error_text(&err);
-    let posts: Vec<(String, u64)> = mock
+    let posts: Vec<(String, u64, u64)> = mock
         .requests()
         .iter()
         .filter(|r| r["method"] == "POST")
@@ -227,10 +229,11 @@ fn a_failure_with_rows_in_flight_reports_every_row_exactly() {
             (
                 r["body"]["customer_key"].as_str().unwrap().to_owned(),
                 r["status"].as_u64().unwrap(),
+                r["ts_ms"].as_u64().unwrap(),
             )
         })
         .collect();
-    let sent: HashSet<&String> = posts.iter().map(|(k, _)| k).collect();
+    let sent: HashSet<&String> = posts.iter().map(|(k, _, _)| k).collect();
     assert_eq!(sent.len(), posts.len(), "a row was sent twice");
     let row_of = |key: &str| -> usize {
         if key == existing {
@@ -239,16 +242,28 @@ fn a_failure_with_rows_in_flight_reports_every_row_exactly() {
             key.strip_prefix("e2e-fail-").unwrap().parse().unwrap()
         }
     };
-    let last_sent = posts.iter().map(|(k, _)| row_of(k)).max().unwrap();
-    // Nothing started once the failure was known: at most the 7 rows in flight beside row 10.
-    assert!(
-        last_sent <= 17,
-        "row {last_sent} was sent after the failure: {posts:?}"
-    );
+    // Nothing started once the refusal was known: every POST reached the mock before row 10's
+    // answer (sent 500 ms after it arrived), give or take the backend's reaction time.
+    let refused_at = posts
+        .iter()
+        .find(|(k, _, _)| row_of(k) == 10)
+        .map(|(_, status, ts)| {
+            assert_eq!(*status, 400);
+            ts + 500
+        })
+        .unwrap();
+    for (key, _, ts) in &posts {
+        assert!(
+            *ts < refused_at + 250,
+            "row {} was sent {} ms after the refusal was known",
+            row_of(key),
+            ts - refused_at
+        );
+    }
     let accepted: Vec<&String> = posts
         .iter()
-        .filter(|(_, status)| *status == 200)
-        .map(|(k, _)| k)
+        .filter(|(_, status, _)| *status == 200)
+        .map(|(k, _, _)| k)
         .collect();
     assert_eq!(accepted.len(), posts.len() - 1, "{posts:?}");
     assert!(
@@ -317,4 +332,41 @@ fn rows_addressing_one_object_keep_their_statement_order() {
     for pair in same.windows(2) {
         assert!(pair[1].1 >= pair[0].1 + 45, "overlapping writes: {same:?}");
     }
+}
+
+#[test]
+fn two_rows_with_one_own_key_are_sent_in_statement_order() {
+    let mock = Mock::start_with(&["--rate-limit", "0"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let customer = mock.list_all("/customers")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    mock.config(json!({"latency_ms": 50}));
+    mock.clear_requests();
+    let err = db
+        .execute(
+            "INSERT INTO partnerstack.transactions (key, amount, currency, customer_key)
+             VALUES ('e2e-own-key', 100, 'USD', $1), ('e2e-other', 150, 'USD', $1),
+                    ('e2e-own-key', 200, 'USD', $1)",
+            &[&customer],
+        )
+        .unwrap_err();
+    let text = error_text(&err);
+    assert!(
+        text.contains("row 3 of 3 failed after PartnerStack accepted 2 row(s)"),
+        "{text}"
+    );
+    let own: Vec<(u64, u64)> = mock
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["body"]["key"] == "e2e-own-key")
+        .map(|r| {
+            (
+                r["body"]["amount"].as_u64().unwrap(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(own, [(100, 200), (200, 400)], "row 1 first, row 3 refused");
 }
