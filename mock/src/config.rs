@@ -36,6 +36,9 @@ pub struct RuntimeConfig {
     pub accept_put: bool,
     /// Clamp `limit` into 1..=250 instead of answering 400.
     pub clamp_limit: bool,
+    /// Leave `data.total` out of list answers, as some real answers do (§1.4), so that a
+    /// client's fallback when it has no total can be tested.
+    pub omit_total: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -48,6 +51,7 @@ impl Default for RuntimeConfig {
             retry_after_date: false,
             accept_put: false,
             clamp_limit: false,
+            omit_total: false,
         }
     }
 }
@@ -77,6 +81,7 @@ impl RuntimeConfig {
                 "retry_after_date" => next.retry_after_date = boolean()?,
                 "accept_put" => next.accept_put = boolean()?,
                 "clamp_limit" => next.clamp_limit = boolean()?,
+                "omit_total" => next.omit_total = boolean()?,
                 other => return Err(format!("unknown config field '{other}'")),
             }
         }
@@ -158,6 +163,8 @@ mod tests {
         assert_eq!(c.retry_after, None);
         c.apply(&json!({"retry_after_date": true})).unwrap();
         assert!(c.retry_after_date);
+        c.apply(&json!({"omit_total": true})).unwrap();
+        assert!(c.omit_total);
         let before = c.clone();
         assert!(c.apply(&json!({"latency_ms": 1, "bogus": 1})).is_err());
         assert!(c.apply(&json!({"rate_limit": -1})).is_err());
