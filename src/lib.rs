@@ -29,6 +29,8 @@ pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
+#[cfg(any(test, feature = "pg_test"))]
+mod time_tests;
 
 /// Hooks for `cargo pgrx test`.
 #[cfg(test)]

@@ -5,6 +5,7 @@ use pgrx::pg_sys;
 use pgrx::{IntoDatum, PgRelation, PgSqlErrorCode};
 
 use crate::errors::{error, raise};
+use crate::quals::ValueType;
 use partnerstack_api::options::TableOptions;
 
 use crate::options::{table_options, table_resource};
@@ -105,6 +106,33 @@ pub fn timestamptz_micros(datum: pg_sys::Datum) -> Option<i64> {
         return None;
     }
     pg.checked_add(POSTGRES_EPOCH_OFFSET_MICROS)
+}
+
+/// Unix microseconds of a time value compared with a timestamptz column: the value itself, or
+/// a `date` / `timestamp` converted to timestamptz under the session's TimeZone by the function
+/// Postgres' cross-type comparison operators use. `None` for ±infinity and for a value beyond
+/// timestamptz's range (Postgres then compares it as an infinity: left to its recheck).
+///
+/// # Safety
+/// On the backend thread, inside a transaction (the conversion reads the session's TimeZone);
+/// `datum` must be a non-null datum of the type `value_type` stands for.
+pub unsafe fn time_bound_micros(datum: pg_sys::Datum, value_type: ValueType) -> Option<i64> {
+    let mut overflow: std::ffi::c_int = 0;
+    let converted = match value_type {
+        ValueType::AsColumn => return timestamptz_micros(datum),
+        // SAFETY: per the caller; a date datum is an int32 by value, a timestamp an int64.
+        ValueType::Date => unsafe {
+            pg_sys::date2timestamptz_opt_overflow(datum.value() as i32, &mut overflow)
+        },
+        // SAFETY: as above.
+        ValueType::Timestamp => unsafe {
+            pg_sys::timestamp2timestamptz_opt_overflow(datum.value() as i64, &mut overflow)
+        },
+    };
+    if overflow != 0 {
+        return None;
+    }
+    timestamptz_micros(pg_sys::Datum::from(converted))
 }
 
 /// Builds the datum of a value, in the current memory context. `None` is SQL NULL.

@@ -20,7 +20,7 @@ use super::spec::ScanSpec;
 use crate::errors::{raise_api, raise_mapping, raise_pushdown, raise_unaddressable_row};
 use crate::options::{client_config, server_options};
 use crate::session::cached_client;
-use crate::table::{TableMap, timestamptz_micros, to_datum};
+use crate::table::{TableMap, time_bound_micros, to_datum};
 use partnerstack_api::options::ServerOptions;
 
 /// Per-execution state, owned by the query's memory context (see `owned`), so it is freed
@@ -180,9 +180,8 @@ pub(super) unsafe fn evaluate(
                         String::from_datum(datum, false).map(|s| vec![Operand::Text(s)])
                     }
                     // ±infinity bounds nothing the API can express: leave it to Postgres.
-                    ColumnType::Timestamp => {
-                        timestamptz_micros(datum).map(|us| vec![Operand::TimestampMicros(us)])
-                    }
+                    ColumnType::Timestamp => time_bound_micros(datum, spec.value_type)
+                        .map(|us| vec![Operand::TimestampMicros(us)]),
                     _ => None,
                 }
             };

@@ -279,6 +279,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                             column: p.column,
                             op: p.op,
                             array: p.array,
+                            value_type: p.value_type,
                         });
                         fdw_exprs = pg_sys::lappend(fdw_exprs, p.value as *mut c_void);
                     }

@@ -10,6 +10,8 @@ use partnerstack_api::Op;
 use pgrx::{PgList, pg_sys};
 use serde::{Deserialize, Serialize};
 
+pub use crate::quals::ValueType;
+
 /// What the plan carries (serialized as JSON in `fdw_private`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSpec {
@@ -36,6 +38,9 @@ pub struct SpecCondition {
     pub op: Op,
     /// The value is an array (`IN (...)` / `= ANY(...)`).
     pub array: bool,
+    /// The value's type when not the column's (a date or timestamp against a timestamptz).
+    #[serde(default)]
+    pub value_type: ValueType,
 }
 
 impl ScanSpec {
@@ -89,7 +94,7 @@ mod tests {
     use partnerstack_api::Op;
     use pgrx::prelude::*;
 
-    use super::{ScanSpec, SpecCondition};
+    use super::{ScanSpec, SpecCondition, ValueType};
 
     fn sample() -> ScanSpec {
         ScanSpec {
@@ -98,11 +103,13 @@ mod tests {
                     column: 0,
                     op: Op::Eq,
                     array: true,
+                    value_type: ValueType::AsColumn,
                 },
                 SpecCondition {
                     column: 3,
                     op: Op::Ge,
                     array: false,
+                    value_type: ValueType::Date,
                 },
             ],
             needed: vec![1, 4, 7],
@@ -134,6 +141,7 @@ mod tests {
                     column: 1,
                     op,
                     array: false,
+                    value_type: ValueType::Timestamp,
                 }],
                 ..sample()
             };
