@@ -152,6 +152,19 @@ pub fn check_readable(resource: &Resource) -> Result<(), WriteOnlyError> {
     }
 }
 
+/// The column every list answers in descending order of: `created_at`, newest first, on every
+/// list endpoint (reference §2). A scan of at most one list request returns its rows in that
+/// order, so the planner can skip a sort on it.
+pub fn list_order_column(resource: &Resource) -> Option<usize> {
+    if !resource.readable {
+        return None;
+    }
+    resource
+        .columns
+        .iter()
+        .position(|c| c.name == "created_at" && c.ty == crate::catalogue::ColumnType::Timestamp)
+}
+
 /// Whether a condition of this shape on this column can become part of a request.
 pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: bool) -> bool {
     let Some(col) = resource.columns.get(column).filter(|_| resource.readable) else {
@@ -578,6 +591,13 @@ mod tests {
             (plan[0].kind, plan[0].path.as_str()),
             (RequestKind::List, "/conversion/xid")
         );
+    }
+
+    #[test]
+    fn lists_are_ordered_by_created_at() {
+        let r = resource("customers").unwrap();
+        assert_eq!(list_order_column(r), Some(col("customers", "created_at")));
+        assert_eq!(list_order_column(resource("conversions").unwrap()), None);
     }
 
     #[test]

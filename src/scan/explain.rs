@@ -76,6 +76,20 @@ unsafe fn explain_scan(
                 .collect();
             explain_text(es, "PartnerStack Pushed Conditions", &pushed.join(", "));
         }
+        if state.spec.ordered {
+            explain_text(
+                es,
+                "PartnerStack Pushed Order",
+                "created_at DESC (the API's own order: no sort)",
+            );
+        }
+        if let Some(limit) = state.spec.limit {
+            explain_text(
+                es,
+                "PartnerStack Pushed Limit",
+                &format!("{limit} rows (LIMIT plus OFFSET): no page asks for more"),
+            );
+        }
         let page_size = state.page_size;
         let requests = match &state.run {
             Some(run) => Ok(run.requests.clone()),

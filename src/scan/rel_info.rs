@@ -85,6 +85,12 @@ impl RelInfo {
                 .any(|p| columns[p.column].pushdown == Pushdown::PathParameter)
     }
 
+    /// The scan sends at most one list request (or a single GET): no `IN` list to expand and
+    /// a path parameter given, so its rows come in the API's order.
+    pub fn single_request(&self) -> bool {
+        !self.needs_path_parameter() && self.pushed().all(|p| !p.array)
+    }
+
     /// What can be pushed of a clause of the scan: the classification made at GetForeignRelSize
     /// for a restriction clause, a new one for a clause not seen then (the join clauses a
     /// parameterized path adds).

@@ -26,6 +26,11 @@ pub struct ScanSpec {
     /// The row-identity attribute when this scan feeds an UPDATE or DELETE of the table: a row
     /// without it cannot be addressed, and the framework would skip it without a word.
     pub rowid: Option<i16>,
+    /// The plan relies on the rows coming in the API's order (`created_at` descending, one
+    /// request, pages in cursor order): no Sort above the scan. An executor that could read
+    /// several windows at once must read this scan's pages one after the other, in order.
+    #[serde(default)]
+    pub ordered: bool,
 }
 
 /// One pushed condition: `column op value`, or `column = ANY(array)`; its value is computed at
@@ -115,6 +120,7 @@ mod tests {
             needed: vec![1, 4, 7],
             limit: Some(10),
             rowid: None,
+            ordered: true,
         }
     }
 

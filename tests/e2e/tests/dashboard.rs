@@ -171,3 +171,86 @@ fn date_timestamp_and_timestamptz_parameters_are_pushed_in_the_session_time_zone
         }
     }
 }
+
+#[test]
+fn latest_n_rows_are_one_request_of_n_rows_without_a_sort() {
+    let mock = Mock::start_with(&["--size", "customers=600"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let api_keys = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers ORDER BY created_at DESC LIMIT 10",
+        &[],
+    );
+    assert_eq!(got, api_keys(&all[..10]));
+    assert_eq!(gets(&mock), ["/customers?limit=10"]);
+
+    let since = all[300]["updated_at"].as_i64().unwrap();
+    let recent: Vec<Value> = all
+        .iter()
+        .filter(|i| i["updated_at"].as_i64().unwrap() >= since)
+        .cloned()
+        .collect();
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers
+          WHERE updated_at >= to_timestamp($1::bigint / 1000.0)
+          ORDER BY created_at DESC LIMIT 5 OFFSET 2",
+        &[&since],
+    );
+    assert_eq!(got, api_keys(&recent[2..7]));
+    assert_eq!(
+        gets(&mock),
+        [format!("/customers?min_updated={since}&limit=7")]
+    );
+
+    let (out, err, status) = db.psql(
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)
+         SELECT key FROM partnerstack.customers ORDER BY created_at DESC LIMIT 10;",
+    );
+    assert!(status.success(), "{err}");
+    assert!(!out.contains("Sort"), "{out}");
+    assert!(
+        out.contains("PartnerStack Pushed Order: created_at DESC"),
+        "{out}"
+    );
+    assert!(out.contains("PartnerStack Pushed Limit: 10 rows"), "{out}");
+    assert!(
+        out.contains("PartnerStack Traffic: requests=1 pages=1 items=10"),
+        "{out}"
+    );
+}
+
+#[test]
+fn oldest_first_is_sorted_by_postgres_over_every_page() {
+    let mock = Mock::start_with(&["--size", "customers=300"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let mut oldest: Vec<(i64, String)> = all
+        .iter()
+        .map(|i| {
+            (
+                i["created_at"].as_i64().unwrap(),
+                i["key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    oldest.sort();
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers ORDER BY created_at, key LIMIT 3",
+        &[],
+    );
+    let expected: Vec<String> = oldest[..3].iter().map(|(_, k)| k.clone()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(gets(&mock).len(), 2, "every page is read to sort them");
+}

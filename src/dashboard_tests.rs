@@ -1,6 +1,7 @@
-//! In-database tests of time comparisons: a `timestamptz` column against a `date`, a
-//! `timestamp`, `now()`, `current_date`, ... is pushed, with the bound Postgres itself compares
-//! with, under the session's TimeZone at execution time, across DST changes.
+//! In-database tests of dashboard queries (issue 9): time comparisons (a `timestamptz` column
+//! against a `date`, a `timestamp`, `now()`, `current_date`, ... is pushed, with the bound
+//! Postgres itself compares with, under the session's TimeZone at execution time, across DST
+//! changes) and the API's order given to the planner.
 //!
 //! The server points at a closed port: EXPLAIN without ANALYZE prints the request the scan
 //! would send, computed without sending it.
@@ -318,5 +319,70 @@ mod tests {
             }
         }
         assert_eq!(checked, ZONES.len() * DST_DAYS.len() * 6 * 2 * ops.len());
+    }
+
+    /// The plan's text.
+    fn plan(sql: &str) -> String {
+        Spi::connect(|client| {
+            client
+                .select(&format!("EXPLAIN (COSTS OFF) {sql}"), None, &[])
+                .unwrap()
+                .map(|row| row.get::<String>(1).unwrap().unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    #[pg_test]
+    fn latest_n_needs_no_sort_and_asks_for_n_rows() {
+        setup();
+        let latest = plan("SELECT key FROM ps.customers ORDER BY created_at DESC LIMIT 10");
+        assert!(!latest.contains("Sort"), "{latest}");
+        assert!(latest.contains("GET /customers?limit=10"), "{latest}");
+        assert!(
+            latest.contains("PartnerStack Pushed Order: created_at DESC"),
+            "{latest}"
+        );
+        assert!(
+            latest.contains("PartnerStack Pushed Limit: 10 rows"),
+            "{latest}"
+        );
+        let filtered = plan(
+            "SELECT key FROM ps.deals WHERE updated_at >= DATE '2025-06-01' AND partner_key = 'p'
+              ORDER BY created_at DESC LIMIT 5 OFFSET 5",
+        );
+        assert!(!filtered.contains("Sort"), "{filtered}");
+        assert!(filtered.contains("&limit=10"), "{filtered}");
+        // A local condition: still in order, but the LIMIT cannot size the pages.
+        let local = plan(
+            "SELECT key FROM ps.customers WHERE email LIKE '%@x.io' ORDER BY created_at DESC LIMIT 3",
+        );
+        assert!(!local.contains("Sort"), "{local}");
+        assert!(local.contains("GET /customers?limit=250"), "{local}");
+    }
+
+    #[pg_test]
+    fn orders_the_api_does_not_give_are_sorted_by_postgres() {
+        setup();
+        for sql in [
+            "SELECT key FROM ps.customers ORDER BY created_at LIMIT 10",
+            "SELECT key FROM ps.customers ORDER BY created_at DESC NULLS LAST LIMIT 10",
+            "SELECT key FROM ps.customers ORDER BY updated_at DESC LIMIT 10",
+            // Two list requests, each in order, not in order together.
+            "SELECT key FROM ps.customers WHERE partner_key IN ('a', 'b') ORDER BY created_at DESC LIMIT 10",
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains("Sort"), "{sql}: {plan}");
+            assert!(!plan.contains("Pushed Order"), "{sql}: {plan}");
+            assert!(
+                !plan.contains("&limit=10") && !plan.contains("?limit=10"),
+                "{sql}: {plan}"
+            );
+        }
+        // A second sort key: the API's order is a prefix, an Incremental Sort finishes it.
+        let prefix = plan("SELECT key FROM ps.customers ORDER BY created_at DESC, key LIMIT 10");
+        assert!(prefix.contains("Incremental Sort"), "{prefix}");
+        assert!(prefix.contains("Pushed Order"), "{prefix}");
+        assert!(prefix.contains("GET /customers?limit=250"), "{prefix}");
     }
 }
