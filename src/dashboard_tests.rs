@@ -16,7 +16,7 @@ mod tests {
     use pgrx::prelude::*;
 
     use crate::quals::ValueType;
-    use crate::table::time_bound_micros;
+    use crate::table::time_operand;
 
     /// A loopback port nothing listens on (the discard port).
     const CLOSED_API_URL: &str = "http://127.0.0.1:9/api/v2";
@@ -170,16 +170,24 @@ mod tests {
     }
 
     #[pg_test]
-    fn time_values_out_of_range_or_infinite_are_left_to_postgres() {
+    fn infinite_time_values_bound_everything_or_nothing() {
         setup();
         for condition in [
-            "updated_at >= DATE 'infinity'",
             "updated_at >= '-infinity'::timestamp",
+            "updated_at < 'infinity'::timestamptz",
             // A date beyond timestamptz's range: Postgres compares it as an infinity.
             "updated_at < DATE '5874000-01-01'",
         ] {
             let line = requests(&format!("SELECT key FROM ps.customers WHERE {condition}"));
             assert_eq!(line, "GET /customers?limit=250", "{condition}");
+        }
+        for condition in [
+            "updated_at >= DATE 'infinity'",
+            "updated_at < '-infinity'::timestamptz",
+            "updated_at > DATE '5874000-01-01'",
+        ] {
+            let line = requests(&format!("SELECT key FROM ps.customers WHERE {condition}"));
+            assert_eq!(line, "none: the conditions match no row", "{condition}");
         }
     }
 
@@ -212,10 +220,7 @@ mod tests {
     }
 
     /// The millisecond values a pushed `updated_at op value` lets through, among `candidates`.
-    fn pushed_selects(op: Op, micros: Option<i64>, candidates: &[i64]) -> Vec<i64> {
-        let Some(micros) = micros else {
-            return candidates.to_vec(); // not pushed: every row reaches the recheck
-        };
+    fn pushed_selects(op: Op, operand: Operand, candidates: &[i64]) -> Vec<i64> {
         let customers = resource("customers").unwrap();
         let column = customers
             .columns
@@ -225,7 +230,7 @@ mod tests {
         let condition = Condition {
             column,
             op,
-            values: vec![Operand::TimestampMicros(micros)],
+            values: vec![operand],
         };
         let requests = plan_requests(customers, &[condition]).unwrap();
         let Some(request) = requests.first() else {
@@ -287,7 +292,7 @@ mod tests {
                         .unwrap();
                         // SAFETY: in a transaction on the backend thread; the datum is of the
                         // type `value_type` names.
-                        let micros = unsafe { time_bound_micros(datum, value_type) };
+                        let operand = unsafe { time_operand(datum, value_type) };
                         let instant = Spi::get_one::<i64>(&format!(
                             "SELECT floor(extract(epoch FROM ({value})::timestamptz) * 1000)::bigint"
                         ))
@@ -307,7 +312,7 @@ mod tests {
                             .unwrap()
                             .unwrap();
                             assert_eq!(
-                                pushed_selects(op, micros, &candidates),
+                                pushed_selects(op, operand.clone(), &candidates),
                                 postgres,
                                 "{zone}: updated_at {} {value}",
                                 op.sql()
@@ -384,5 +389,66 @@ mod tests {
         assert!(prefix.contains("Incremental Sort"), "{prefix}");
         assert!(prefix.contains("Pushed Order"), "{prefix}");
         assert!(prefix.contains("GET /customers?limit=250"), "{prefix}");
+    }
+
+    #[pg_test]
+    fn count_star_of_pushed_conditions_reads_total() {
+        setup();
+        for (sql, request) in [
+            (
+                "SELECT count(*) FROM ps.customers",
+                "GET /customers?limit=1",
+            ),
+            (
+                "SELECT count(*) AS n FROM ps.customers
+                  WHERE updated_at >= DATE '2025-06-01' AND partner_key = 'p'",
+                "GET /customers?min_updated=1748736000000&partner_key=p&limit=1",
+            ),
+            (
+                "SELECT count(*), count(*) FROM ps.actions WHERE type IN ('a', 'b')",
+                "GET /actions?action_type=a&limit=1; GET /actions?action_type=b&limit=1",
+            ),
+        ] {
+            Spi::run("SET TimeZone = 'UTC'").unwrap();
+            let plan = plan(sql);
+            assert!(
+                !plan.contains("Aggregate\n") && !plan.contains("Aggregate "),
+                "{sql}: {plan}"
+            );
+            assert!(
+                plan.contains("PartnerStack Pushed Aggregate: count(*)"),
+                "{sql}: {plan}"
+            );
+            assert!(
+                plan.contains(&format!("PartnerStack Requests: {request}")),
+                "{sql}: {plan}"
+            );
+        }
+    }
+
+    #[pg_test]
+    fn count_is_not_read_from_total_unless_exact() {
+        setup();
+        Spi::run("CREATE TEMP TABLE wanted (customer_key text)").unwrap();
+        for sql in [
+            "SELECT count(*) FROM ps.customers WHERE email LIKE '%@x.io'",
+            "SELECT count(*) FROM ps.customers WHERE customer_key = 'c1'",
+            "SELECT count(*) FROM ps.customers GROUP BY partner_key",
+            "SELECT count(*) FROM ps.customers HAVING count(*) > 1",
+            "SELECT DISTINCT count(*) FROM ps.customers",
+            "SELECT count(DISTINCT key) FROM ps.customers",
+            "SELECT count(email) FROM ps.customers",
+            "SELECT count(*) FILTER (WHERE email IS NULL) FROM ps.customers",
+            "SELECT count(*) + 1 FROM ps.customers",
+            "SELECT count(*), max(created_at) FROM ps.customers",
+            "SELECT count(*) FROM ps.customers c JOIN wanted w USING (customer_key)",
+            "SELECT count(*) FROM ps.customers c, ps.deals d WHERE c.key = d.key",
+            "SELECT count(*) FROM ps.actions WHERE type IN ('a', 'b') AND partnership_key IN ('p', 'q')",
+            "SELECT count(*) FROM ps.transactions WHERE updated_at > now()",
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains("Aggregate"), "{sql}: {plan}");
+            assert!(!plan.contains("Pushed Aggregate"), "{sql}: {plan}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! A foreign table's columns matched to its resource's catalogue columns, and values to datums.
 
-use partnerstack_api::{ColumnType, Resource, Value};
+use partnerstack_api::{ColumnType, Operand, Resource, Value};
 use pgrx::pg_sys;
 use pgrx::{IntoDatum, PgRelation, PgSqlErrorCode};
 
@@ -108,18 +108,18 @@ pub fn timestamptz_micros(datum: pg_sys::Datum) -> Option<i64> {
     pg.checked_add(POSTGRES_EPOCH_OFFSET_MICROS)
 }
 
-/// Unix microseconds of a time value compared with a timestamptz column: the value itself, or
-/// a `date` / `timestamp` converted to timestamptz under the session's TimeZone by the function
-/// Postgres' cross-type comparison operators use. `None` for ±infinity and for a value beyond
-/// timestamptz's range (Postgres then compares it as an infinity: left to its recheck).
+/// A time value compared with a timestamptz column, as an operand: the value itself, or a
+/// `date` / `timestamp` converted to timestamptz under the session's TimeZone by the function
+/// Postgres' cross-type comparison operators use. ±infinity, and a value beyond timestamptz's
+/// range (which those operators compare as an infinity), are `TimestampInfinity`.
 ///
 /// # Safety
 /// On the backend thread, inside a transaction (the conversion reads the session's TimeZone);
 /// `datum` must be a non-null datum of the type `value_type` stands for.
-pub unsafe fn time_bound_micros(datum: pg_sys::Datum, value_type: ValueType) -> Option<i64> {
+pub unsafe fn time_operand(datum: pg_sys::Datum, value_type: ValueType) -> Operand {
     let mut overflow: std::ffi::c_int = 0;
-    let converted = match value_type {
-        ValueType::AsColumn => return timestamptz_micros(datum),
+    let timestamptz = match value_type {
+        ValueType::AsColumn => datum.value() as i64,
         // SAFETY: per the caller; a date datum is an int32 by value, a timestamp an int64.
         ValueType::Date => unsafe {
             pg_sys::date2timestamptz_opt_overflow(datum.value() as i32, &mut overflow)
@@ -130,9 +130,12 @@ pub unsafe fn time_bound_micros(datum: pg_sys::Datum, value_type: ValueType) -> 
         },
     };
     if overflow != 0 {
-        return None;
+        return Operand::TimestampInfinity(overflow > 0);
     }
-    timestamptz_micros(pg_sys::Datum::from(converted))
+    match timestamptz_micros(pg_sys::Datum::from(timestamptz)) {
+        Some(micros) => Operand::TimestampMicros(micros),
+        None => Operand::TimestampInfinity(timestamptz == i64::MAX),
+    }
 }
 
 /// Builds the datum of a value, in the current memory context. `None` is SQL NULL.

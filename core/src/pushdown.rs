@@ -68,6 +68,9 @@ pub enum Operand {
     Text(String),
     /// A timestamptz, as microseconds since the Unix epoch (Postgres' own precision).
     TimestampMicros(i64),
+    /// `infinity` (true) or `-infinity` (false), or a value beyond timestamptz's range, which
+    /// Postgres compares as one: a bound that matches every timestamp or none.
+    TimestampInfinity(bool),
 }
 
 /// A pushed condition: `column op value`, or `column IN (values)` when `values` has several.
@@ -177,11 +180,41 @@ pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: b
     }
 }
 
+/// Whether `count(*)` of the rows matching conditions of these shapes (column, operator,
+/// several values) can be read from the list answers' `total`: each condition must be exactly
+/// what a list request's filter selects, not a superset for Postgres to recheck. So: equality
+/// on a filter or path parameter (exact identifiers, compared byte for byte), time ranges
+/// (exact at the millisecond, §1.5; `created_at` / `updated_at` are on every object, §4), and
+/// at most one filter with several values (a second one would stay a local filter). No key
+/// lookup: its requests are GETs, and an unaddressable key falls back to the whole list.
+pub fn count_from_total(resource: &Resource, shapes: &[(usize, Op, bool)]) -> bool {
+    let mut expanded: Option<usize> = None;
+    shapes.iter().all(|&(column, op, several)| {
+        if !is_pushable(resource, column, op, several) {
+            return false;
+        }
+        match resource.columns[column].pushdown {
+            Pushdown::CreatedRange | Pushdown::UpdatedRange | Pushdown::PathParameter => true,
+            Pushdown::Equality(_) if several => match expanded {
+                Some(c) => c == column,
+                None => {
+                    expanded = Some(column);
+                    true
+                }
+            },
+            Pushdown::Equality(_) => true,
+            Pushdown::ItemKey | Pushdown::None => false,
+        }
+    })
+}
+
 /// Inclusive millisecond bounds, as the API's `min_*` / `max_*` filters take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct MsRange {
     min: Option<i64>,
     max: Option<i64>,
+    /// A condition no timestamp satisfies (`> infinity`).
+    none: bool,
 }
 
 impl MsRange {
@@ -205,8 +238,18 @@ impl MsRange {
         }
     }
 
+    /// Narrows the range by `column op ±infinity`: every timestamp satisfies it, or none.
+    fn narrow_infinite(&mut self, op: Op, positive: bool) {
+        let every = match op {
+            Op::Lt | Op::Le => positive,
+            Op::Gt | Op::Ge => !positive,
+            Op::Eq => false,
+        };
+        self.none |= !every;
+    }
+
     fn is_empty(&self) -> bool {
-        matches!((self.min, self.max), (Some(lo), Some(hi)) if lo > hi)
+        self.none || matches!((self.min, self.max), (Some(lo), Some(hi)) if lo > hi)
     }
 
     fn push_params(&self, prefix: &str, params: &mut Vec<(String, String)>) {
@@ -252,6 +295,9 @@ pub fn plan_requests(
                 };
                 match cond.values.as_slice() {
                     [Operand::TimestampMicros(us)] => range.narrow(cond.op, *us),
+                    [Operand::TimestampInfinity(positive)] => {
+                        range.narrow_infinite(cond.op, *positive)
+                    }
                     [Operand::Null] => return Ok(Vec::new()),
                     _ => {} // not a timestamp: leave it to Postgres
                 }
@@ -590,6 +636,75 @@ mod tests {
         assert_eq!(
             (plan[0].kind, plan[0].path.as_str()),
             (RequestKind::List, "/conversion/xid")
+        );
+    }
+
+    #[test]
+    fn infinite_bounds_match_every_timestamp_or_none() {
+        let inf = |op, positive| Condition {
+            column: col("customers", "updated_at"),
+            op,
+            values: vec![Operand::TimestampInfinity(positive)],
+        };
+        for (op, positive) in [
+            (Op::Lt, true),
+            (Op::Le, true),
+            (Op::Gt, false),
+            (Op::Ge, false),
+        ] {
+            let r = plan("customers", &[inf(op, positive)]);
+            assert_eq!(params(&r[0]), "", "{op:?} {positive}: no bound");
+        }
+        for (op, positive) in [
+            (Op::Gt, true),
+            (Op::Ge, true),
+            (Op::Lt, false),
+            (Op::Le, false),
+            (Op::Eq, true),
+            (Op::Eq, false),
+        ] {
+            assert!(
+                plan("customers", &[inf(op, positive)]).is_empty(),
+                "{op:?} {positive}"
+            );
+        }
+    }
+
+    #[test]
+    fn count_from_total_only_when_every_condition_is_a_filter() {
+        let customers = resource("customers").unwrap();
+        let c = |name| col("customers", name);
+        assert!(count_from_total(customers, &[]));
+        assert!(count_from_total(
+            customers,
+            &[
+                (c("updated_at"), Op::Ge, false),
+                (c("partner_key"), Op::Eq, true)
+            ]
+        ));
+        assert!(
+            !count_from_total(customers, &[(c("customer_key"), Op::Eq, false)]),
+            "a key lookup"
+        );
+        assert!(
+            !count_from_total(customers, &[(c("email"), Op::Eq, false)]),
+            "not a filter"
+        );
+        let actions = resource("actions").unwrap();
+        let a = |name| col("actions", name);
+        assert!(count_from_total(
+            actions,
+            &[(a("type"), Op::Eq, true), (a("type"), Op::Eq, true)]
+        ));
+        assert!(
+            !count_from_total(
+                actions,
+                &[
+                    (a("type"), Op::Eq, true),
+                    (a("partnership_key"), Op::Eq, true)
+                ]
+            ),
+            "a second list of values stays a local filter"
         );
     }
 

@@ -19,9 +19,9 @@ use crate::table::TableMap;
 
 /// Planner cost of one HTTP request: a round trip to PartnerStack costs as much as reading
 /// many local pages, so the planner prefers plans that make fewer requests.
-const REQUEST_COST: f64 = 100.0;
+pub(super) const REQUEST_COST: f64 = 100.0;
 /// Planner cost of turning one JSON item into a row.
-const ROW_COST: f64 = 0.05;
+pub(super) const ROW_COST: f64 = 0.05;
 /// Cost of a plan that cannot run (links without a partnership_key): chosen only when no
 /// plan parameterized by a join on partnership_key exists, and then it ends in a clear ERROR.
 const UNUSABLE_PATH_COST: f64 = 1.0e10;
@@ -322,6 +322,10 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     // plus the join clauses of a parameterized path). The lists and nodes built here are
     // allocated in the planner's memory context, as the plan is.
     unsafe {
+        if (*baserel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
+            // Only `get_foreign_upper_paths` makes paths of upper relations: a count.
+            return super::count::count_plan(root, best_path, tlist, outer_plan);
+        }
         with_rel_info(root, baserel, foreigntableid, |info| {
             let table = &info.table;
             let index = info.relid;
@@ -368,6 +372,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 needed,
                 limit,
                 ordered,
+                count: false,
                 rowid: rowid_attribute(root, table, index),
             };
             pg_sys::make_foreignscan(

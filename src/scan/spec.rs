@@ -31,6 +31,10 @@ pub struct ScanSpec {
     /// several windows at once must read this scan's pages one after the other, in order.
     #[serde(default)]
     pub ordered: bool,
+    /// The scan answers `count(*)` (see `count.rs`): one row, the number of rows the requests
+    /// select, read from the list answers' `total`.
+    #[serde(default)]
+    pub count: bool,
 }
 
 /// One pushed condition: `column op value`, or `column = ANY(array)`; its value is computed at
@@ -121,6 +125,7 @@ mod tests {
             limit: Some(10),
             rowid: None,
             ordered: true,
+            count: false,
         }
     }
 

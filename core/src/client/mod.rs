@@ -53,6 +53,9 @@ pub struct Page {
     pub items: Vec<Box<RawValue>>,
     /// More items follow.
     pub has_more: bool,
+    /// `data.total`: the number of items matching the filters, over every page (§1.4); `None`
+    /// when the answer has none, or not a count.
+    pub total: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +69,10 @@ struct ListData {
     // A missing has_more means no more pages (as PostHog reads it, §2).
     #[serde(default)]
     has_more: Option<bool>,
+    // May be null or absent (§1.4); read leniently, so an odd value costs the count shortcut,
+    // never the page.
+    #[serde(default)]
+    total: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -179,6 +186,11 @@ impl Client {
         Ok(Page {
             items: envelope.data.items,
             has_more: envelope.data.has_more.unwrap_or(false),
+            total: envelope
+                .data
+                .total
+                .as_ref()
+                .and_then(serde_json::Value::as_u64),
         })
     }
 

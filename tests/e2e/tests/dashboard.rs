@@ -254,3 +254,91 @@ fn oldest_first_is_sorted_by_postgres_over_every_page() {
     assert_eq!(got, expected);
     assert_eq!(gets(&mock).len(), 2, "every page is read to sort them");
 }
+
+#[test]
+fn count_is_one_request_with_total_and_pages_without_it() {
+    let mock = Mock::start_with(&["--size", "customers=600"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let since = all[250]["updated_at"].as_i64().unwrap();
+    let recent = updated_since(&all, since).len() as i64;
+    let count_since = "SELECT count(*) FROM partnerstack.customers
+                        WHERE updated_at >= to_timestamp($1::bigint / 1000.0)";
+
+    mock.clear_requests();
+    let n: i64 = db.scalar("SELECT count(*) FROM partnerstack.customers", &[]);
+    assert_eq!(n, all.len() as i64);
+    assert_eq!(gets(&mock), ["/customers?limit=1"]);
+
+    mock.clear_requests();
+    let n: i64 = db.scalar(count_since, &[&since]);
+    assert_eq!(n, recent);
+    assert_eq!(
+        gets(&mock),
+        [format!("/customers?min_updated={since}&limit=1")]
+    );
+
+    // Without `total`, the list is counted page by page.
+    mock.config(serde_json::json!({"omit_total": true}));
+    mock.clear_requests();
+    let n: i64 = db.scalar("SELECT count(*) FROM partnerstack.customers", &[]);
+    assert_eq!(n, all.len() as i64);
+    let after =
+        |i: usize| partnerstack_e2e::http::encode_query_value(all[i]["key"].as_str().unwrap());
+    assert_eq!(
+        gets(&mock),
+        [
+            "/customers?limit=1".to_owned(),
+            "/customers?limit=250".to_owned(),
+            format!("/customers?limit=250&starting_after={}", after(249)),
+            format!("/customers?limit=250&starting_after={}", after(499)),
+        ]
+    );
+    mock.clear_requests();
+    let n: i64 = db.scalar(count_since, &[&since]);
+    assert_eq!(n, recent);
+    assert_eq!(
+        gets(&mock)[0],
+        format!("/customers?min_updated={since}&limit=1")
+    );
+
+    let (out, err, status) = db.psql(
+        "EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF)
+         SELECT count(*) FROM partnerstack.customers WHERE partner_key = 'nobody';",
+    );
+    assert!(status.success(), "{err}");
+    assert!(!out.contains("Aggregate  "), "{out}");
+    assert!(
+        out.contains("PartnerStack Pushed Aggregate: count(*) from the list answer's total"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PartnerStack Requests: GET /customers?partner_key=nobody&limit=1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn count_with_a_local_condition_or_grouping_counts_the_rows() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let with_email = all.iter().filter(|i| i["email"].is_string()).count() as i64;
+    mock.clear_requests();
+    let n: i64 = db.scalar(
+        "SELECT count(*) FROM partnerstack.customers WHERE email IS NOT NULL",
+        &[],
+    );
+    assert_eq!(n, with_email);
+    let requests = gets(&mock);
+    assert_eq!(requests[0], "/customers?limit=250", "every row is read");
+    assert_eq!(requests.len(), all.len().div_ceil(250));
+    let groups: i64 = db.scalar(
+        "SELECT count(*) FROM (SELECT count(*) FROM partnerstack.customers GROUP BY partner_key) g",
+        &[],
+    );
+    let mut partners: Vec<&Value> = all.iter().map(|i| &i["partner_key"]).collect();
+    partners.sort_by_key(|v| v.to_string());
+    partners.dedup();
+    assert_eq!(groups, partners.len() as i64);
+}
