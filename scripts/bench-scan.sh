@@ -54,6 +54,7 @@ SQL
   done
 }
 
-measure "count(*)" "SELECT count(*) FROM partnerstack.transactions;"
+# Every row read and counted: the subquery keeps count(*) from being read from the API's total.
+measure "count(*)" "SELECT count(*) FROM (SELECT FROM partnerstack.transactions OFFSET 0) AS every_row;"
 measure "typed-columns" "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT key, amount, amount_usd, approved, category_key, product_key, currency, customer_key, customer, extension, metadata, test, created_at, updated_at FROM partnerstack.transactions;"
 measure "select-star" "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT * FROM partnerstack.transactions;"
