@@ -80,7 +80,8 @@ compare() {
 psql_ -q -c "ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1', SET max_requests_per_minute '$PER_MINUTE')"
 for query in $QUERIES; do
   case $query in
-    count) compare count "$ROWS" "SELECT count(*) FROM partnerstack.transactions;" ;;
+    # Every row read and counted: the subquery keeps count(*) from being read from the API's total.
+    count) compare count "$ROWS" "SELECT count(*) FROM (SELECT FROM partnerstack.transactions OFFSET 0) AS every_row;" ;;
     typed) compare typed-columns "$ROWS" "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT key, amount, amount_usd, approved, category_key, product_key, currency, customer_key, customer, extension, metadata, test, created_at, updated_at FROM partnerstack.transactions;" ;;
     select-star) compare select-star "$ROWS" "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT * FROM partnerstack.transactions;" ;;
     lookups)

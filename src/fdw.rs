@@ -163,8 +163,8 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         routine.ReScanForeignScan = Some(scan::re_scan_foreign_scan);
         routine.EndForeignScan = Some(scan::end_foreign_scan);
         routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
-        // No aggregate pushdown: the API cannot aggregate.
-        routine.GetForeignUpperPaths = None;
+        // count(*) from the list answers' total; no other aggregate (the API cannot aggregate).
+        routine.GetForeignUpperPaths = Some(scan::get_foreign_upper_paths);
         // Writes go through the framework's modify callbacks, whose begin does not tell us
         // whose keys to use: ours records the statement's user, then calls it.
         crate::modify::wrap_begin_modify(&mut routine.BeginForeignModify);

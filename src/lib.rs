@@ -28,6 +28,8 @@ pub extern "C-unwind" fn _PG_init() {
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
+mod dashboard_tests;
+#[cfg(any(test, feature = "pg_test"))]
 mod tests;
 
 /// Hooks for `cargo pgrx test`.

@@ -5,12 +5,18 @@
 //! row's value in a nested loop, a subquery result, or any non-volatile expression of those
 //! (`now() - interval '7 days'`). The value expressions go to the plan's `fdw_exprs`, where
 //! Postgres keeps them valid for cached plans and turns outer references into parameters.
+//!
+//! A `timestamptz` column compared with a `date` or a `timestamp` (without time zone) is
+//! pushed too (`updated_at >= current_date - 30`, a naive `datetime` parameter): the value is
+//! converted to `timestamptz` at run time by the same Postgres function the cross-type
+//! operator uses, under the session's TimeZone, so the bound is the one Postgres compares with.
 
 use partnerstack_api::Op;
 use partnerstack_api::catalogue::ColumnType;
 use partnerstack_api::pushdown::is_pushable;
 use pgrx::PgList;
 use pgrx::pg_sys;
+use serde::{Deserialize, Serialize};
 
 use crate::table::TableMap;
 
@@ -25,6 +31,21 @@ pub struct Pushable {
     pub value: *mut pg_sys::Expr,
     /// `value` is an array (`IN (...)` / `= ANY(...)`).
     pub array: bool,
+    /// The value's type, when it is not the column's own.
+    pub value_type: ValueType,
+}
+
+/// The type of a pushed value relative to its column's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueType {
+    /// The column's own type (text, timestamptz).
+    #[default]
+    AsColumn,
+    /// A `date` compared with a `timestamptz` column: midnight in the session's TimeZone.
+    Date,
+    /// A `timestamp` (without time zone) compared with a `timestamptz` column: read in the
+    /// session's TimeZone.
+    Timestamp,
 }
 
 /// Classifies one clause of relation `relid` (its range-table index).
@@ -51,16 +72,17 @@ pub unsafe fn classify(
                 }
                 let (left, right) = (args.get_ptr(0)?, args.get_ptr(1)?);
                 let name = Op::from_sql(&opname((*opexpr).opno)?)?;
-                let (column, value, op) = if let Some(col) = column_var(table, relid, left) {
-                    (col, right, name)
-                } else if let Some(col) = column_var(table, relid, right) {
-                    (col, left, name.commuted())
-                } else {
-                    return None;
-                };
+                let (column, value, op, column_left) =
+                    if let Some(col) = column_var(table, relid, left) {
+                        (col, right, name, true)
+                    } else if let Some(col) = column_var(table, relid, right) {
+                        (col, left, name.commuted(), false)
+                    } else {
+                        return None;
+                    };
                 let ty = table.resource.columns[column].ty;
+                let value_type = operator_takes(ty, (*opexpr).opno, column_left)?;
                 if !deterministic((*opexpr).inputcollid)
-                    || !operator_takes(ty, (*opexpr).opno)
                     || !value_computable(root, relid, value)
                     || !is_pushable(table.resource, column, op, false)
                 {
@@ -71,6 +93,7 @@ pub unsafe fn classify(
                     op,
                     value,
                     array: false,
+                    value_type,
                 })
             }
             pg_sys::NodeTag::T_ScalarArrayOpExpr => {
@@ -87,7 +110,7 @@ pub unsafe fn classify(
                 let ty = table.resource.columns[column].ty;
                 if ty != ColumnType::Text
                     || !deterministic((*sa).inputcollid)
-                    || !operator_takes(ty, (*sa).opno)
+                    || operator_takes(ty, (*sa).opno, true) != Some(ValueType::AsColumn)
                     || !value_computable(root, relid, value)
                     || !is_pushable(table.resource, column, Op::Eq, true)
                 {
@@ -98,6 +121,7 @@ pub unsafe fn classify(
                     op: Op::Eq,
                     value,
                     array: true,
+                    value_type: ValueType::AsColumn,
                 })
             }
             _ => None,
@@ -169,21 +193,44 @@ fn deterministic(collation: pg_sys::Oid) -> bool {
     collation == pg_sys::InvalidOid || unsafe { pg_sys::get_collation_isdeterministic(collation) }
 }
 
-/// Whether the operator compares two values of the column's own type (texteq, timestamptz_gt, ...),
-/// so its meaning is the one the API filter has.
+/// The type of the value side when the operator's meaning is the one the API filter has: two
+/// texts (texteq), two timestamptz (timestamptz_gt), or, for a timestamptz column, one of
+/// Postgres' own cross-type comparisons with a date or a timestamp (timestamptz_ge_date).
+/// `column_left`: the column is the operator's left operand.
 ///
 /// # Safety
 /// Must be called on the backend thread, inside a transaction (it reads the syscache).
-unsafe fn operator_takes(ty: ColumnType, opno: pg_sys::Oid) -> bool {
-    let wanted = match ty {
-        ColumnType::Text => pg_sys::TEXTOID,
-        ColumnType::Timestamp => pg_sys::TIMESTAMPTZOID,
-        _ => return false,
-    };
+unsafe fn operator_takes(
+    ty: ColumnType,
+    opno: pg_sys::Oid,
+    column_left: bool,
+) -> Option<ValueType> {
     let (mut left, mut right) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
     // SAFETY: per the caller; op_input_types writes the two Oids it is given.
     unsafe { pg_sys::op_input_types(opno, &mut left, &mut right) };
-    left == wanted && right == wanted
+    let (column_type, value_type) = if column_left {
+        (left, right)
+    } else {
+        (right, left)
+    };
+    match ty {
+        ColumnType::Text if column_type == pg_sys::TEXTOID && value_type == pg_sys::TEXTOID => {
+            Some(ValueType::AsColumn)
+        }
+        // Built-in operators only: a user's `<` (timestamptz, date) could mean anything.
+        ColumnType::Timestamp
+            if column_type == pg_sys::TIMESTAMPTZOID
+                && opno.to_u32() < pg_sys::FirstGenbkiObjectId =>
+        {
+            match value_type {
+                pg_sys::TIMESTAMPTZOID => Some(ValueType::AsColumn),
+                pg_sys::DATEOID => Some(ValueType::Date),
+                pg_sys::TIMESTAMPOID => Some(ValueType::Timestamp),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Whether the value side can be computed once before the scan: no column of this relation,

@@ -1,10 +1,11 @@
 //! A foreign table's columns matched to its resource's catalogue columns, and values to datums.
 
-use partnerstack_api::{ColumnType, Resource, Value};
+use partnerstack_api::{ColumnType, Operand, Resource, Value};
 use pgrx::pg_sys;
 use pgrx::{IntoDatum, PgRelation, PgSqlErrorCode};
 
 use crate::errors::{error, raise};
+use crate::quals::ValueType;
 use partnerstack_api::options::TableOptions;
 
 use crate::options::{table_options, table_resource};
@@ -105,6 +106,36 @@ pub fn timestamptz_micros(datum: pg_sys::Datum) -> Option<i64> {
         return None;
     }
     pg.checked_add(POSTGRES_EPOCH_OFFSET_MICROS)
+}
+
+/// A time value compared with a timestamptz column, as an operand: the value itself, or a
+/// `date` / `timestamp` converted to timestamptz under the session's TimeZone by the function
+/// Postgres' cross-type comparison operators use. ±infinity, and a value beyond timestamptz's
+/// range (which those operators compare as an infinity), are `TimestampInfinity`.
+///
+/// # Safety
+/// On the backend thread, inside a transaction (the conversion reads the session's TimeZone);
+/// `datum` must be a non-null datum of the type `value_type` stands for.
+pub unsafe fn time_operand(datum: pg_sys::Datum, value_type: ValueType) -> Operand {
+    let mut overflow: std::ffi::c_int = 0;
+    let timestamptz = match value_type {
+        ValueType::AsColumn => datum.value() as i64,
+        // SAFETY: per the caller; a date datum is an int32 by value, a timestamp an int64.
+        ValueType::Date => unsafe {
+            pg_sys::date2timestamptz_opt_overflow(datum.value() as i32, &mut overflow)
+        },
+        // SAFETY: as above.
+        ValueType::Timestamp => unsafe {
+            pg_sys::timestamp2timestamptz_opt_overflow(datum.value() as i64, &mut overflow)
+        },
+    };
+    if overflow != 0 {
+        return Operand::TimestampInfinity(overflow > 0);
+    }
+    match timestamptz_micros(pg_sys::Datum::from(timestamptz)) {
+        Some(micros) => Operand::TimestampMicros(micros),
+        None => Operand::TimestampInfinity(timestamptz == i64::MAX),
+    }
 }
 
 /// Builds the datum of a value, in the current memory context. `None` is SQL NULL.

@@ -8,6 +8,7 @@
 
 pub mod catalogue;
 pub mod client;
+pub mod count;
 pub mod error;
 pub mod mapping;
 pub mod options;

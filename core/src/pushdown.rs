@@ -68,6 +68,9 @@ pub enum Operand {
     Text(String),
     /// A timestamptz, as microseconds since the Unix epoch (Postgres' own precision).
     TimestampMicros(i64),
+    /// `infinity` (true) or `-infinity` (false), or a value beyond timestamptz's range, which
+    /// Postgres compares as one: a bound that matches every timestamp or none.
+    TimestampInfinity(bool),
 }
 
 /// A pushed condition: `column op value`, or `column IN (values)` when `values` has several.
@@ -156,6 +159,19 @@ pub fn check_readable(resource: &Resource) -> Result<(), WriteOnlyError> {
     }
 }
 
+/// The column every list answers in descending order of: `created_at`, newest first, on every
+/// list endpoint (reference §2). A scan of at most one list request returns its rows in that
+/// order, so the planner can skip a sort on it.
+pub fn list_order_column(resource: &Resource) -> Option<usize> {
+    if !resource.readable {
+        return None;
+    }
+    resource
+        .columns
+        .iter()
+        .position(|c| c.name == "created_at" && c.ty == crate::catalogue::ColumnType::Timestamp)
+}
+
 /// Whether a condition of this shape on this column can become part of a request.
 pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: bool) -> bool {
     let Some(col) = resource.columns.get(column).filter(|_| resource.readable) else {
@@ -166,6 +182,34 @@ pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: b
         Pushdown::ItemKey | Pushdown::PathParameter | Pushdown::Equality(_) => op == Op::Eq,
         Pushdown::CreatedRange | Pushdown::UpdatedRange => !several_values,
     }
+}
+
+/// Whether `count(*)` of the rows matching conditions of these shapes (column, operator,
+/// several values) can be read from the list answers' `total`: each condition must be exactly
+/// what a list request's filter selects, not a superset for Postgres to recheck. So: equality
+/// on a filter or path parameter (exact identifiers, compared byte for byte), time ranges
+/// (exact at the millisecond, §1.5; `created_at` / `updated_at` are on every object, §4), and
+/// at most one filter with several values (a second one would stay a local filter). No key
+/// lookup: its requests are GETs, and an unaddressable key falls back to the whole list.
+pub fn count_from_total(resource: &Resource, shapes: &[(usize, Op, bool)]) -> bool {
+    let mut expanded: Option<usize> = None;
+    shapes.iter().all(|&(column, op, several)| {
+        if !is_pushable(resource, column, op, several) {
+            return false;
+        }
+        match resource.columns[column].pushdown {
+            Pushdown::CreatedRange | Pushdown::UpdatedRange | Pushdown::PathParameter => true,
+            Pushdown::Equality(_) if several => match expanded {
+                Some(c) => c == column,
+                None => {
+                    expanded = Some(column);
+                    true
+                }
+            },
+            Pushdown::Equality(_) => true,
+            Pushdown::ItemKey | Pushdown::None => false,
+        }
+    })
 }
 
 /// Inclusive millisecond bounds, as the API's `min_*` / `max_*` filters take them.
@@ -195,6 +239,19 @@ impl MsRange {
         }
         if let Some(m) = max {
             self.max = Some(self.max.map_or(m, |cur| cur.min(m)));
+        }
+    }
+
+    /// Narrows the range by `column op ±infinity`: every timestamp satisfies it, or none.
+    fn narrow_infinite(&mut self, op: Op, positive: bool) {
+        let every = match op {
+            Op::Lt | Op::Le => positive,
+            Op::Gt | Op::Ge => !positive,
+            Op::Eq => false,
+        };
+        if !every {
+            // No timestamp satisfies it: an empty range.
+            (self.min, self.max) = (Some(i64::MAX), Some(i64::MIN));
         }
     }
 
@@ -245,6 +302,9 @@ pub fn plan_requests(
                 };
                 match cond.values.as_slice() {
                     [Operand::TimestampMicros(us)] => range.narrow(cond.op, *us),
+                    [Operand::TimestampInfinity(positive)] => {
+                        range.narrow_infinite(cond.op, *positive)
+                    }
                     [Operand::Null] => return Ok(Vec::new()),
                     _ => {} // not a timestamp: leave it to Postgres
                 }
@@ -590,6 +650,82 @@ mod tests {
             (plan[0].kind, plan[0].path.as_str()),
             (RequestKind::List, "/conversion/xid")
         );
+    }
+
+    #[test]
+    fn infinite_bounds_match_every_timestamp_or_none() {
+        let inf = |op, positive| Condition {
+            column: col("customers", "updated_at"),
+            op,
+            values: vec![Operand::TimestampInfinity(positive)],
+        };
+        for (op, positive) in [
+            (Op::Lt, true),
+            (Op::Le, true),
+            (Op::Gt, false),
+            (Op::Ge, false),
+        ] {
+            let r = plan("customers", &[inf(op, positive)]);
+            assert_eq!(params(&r[0]), "", "{op:?} {positive}: no bound");
+        }
+        for (op, positive) in [
+            (Op::Gt, true),
+            (Op::Ge, true),
+            (Op::Lt, false),
+            (Op::Le, false),
+            (Op::Eq, true),
+            (Op::Eq, false),
+        ] {
+            assert!(
+                plan("customers", &[inf(op, positive)]).is_empty(),
+                "{op:?} {positive}"
+            );
+        }
+    }
+
+    #[test]
+    fn count_from_total_only_when_every_condition_is_a_filter() {
+        let customers = resource("customers").unwrap();
+        let c = |name| col("customers", name);
+        assert!(count_from_total(customers, &[]));
+        assert!(count_from_total(
+            customers,
+            &[
+                (c("updated_at"), Op::Ge, false),
+                (c("partner_key"), Op::Eq, true)
+            ]
+        ));
+        assert!(
+            !count_from_total(customers, &[(c("customer_key"), Op::Eq, false)]),
+            "a key lookup"
+        );
+        assert!(
+            !count_from_total(customers, &[(c("email"), Op::Eq, false)]),
+            "not a filter"
+        );
+        let actions = resource("actions").unwrap();
+        let a = |name| col("actions", name);
+        assert!(count_from_total(
+            actions,
+            &[(a("type"), Op::Eq, true), (a("type"), Op::Eq, true)]
+        ));
+        assert!(
+            !count_from_total(
+                actions,
+                &[
+                    (a("type"), Op::Eq, true),
+                    (a("partnership_key"), Op::Eq, true)
+                ]
+            ),
+            "a second list of values stays a local filter"
+        );
+    }
+
+    #[test]
+    fn lists_are_ordered_by_created_at() {
+        let r = resource("customers").unwrap();
+        assert_eq!(list_order_column(r), Some(col("customers", "created_at")));
+        assert_eq!(list_order_column(resource("conversions").unwrap()), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ USAGE: partnerstack-mock [OPTIONS]
   --latency-ms N        delay every API answer by N ms
   --accept-put          treat PUT like PATCH (default: 405)
   --clamp-limit         clamp limit into 1..=250 (default: 400)
-  --no-total            leave data.total out of list answers
+  --no-total            leave data.total out of list answers (runtime key omit_total)
 
 On start prints `listening on HOST:PORT` and serves until killed.
 Control API (no auth): /__mock/requests, /__mock/config, /__mock/faults, /__mock/reset.
@@ -137,6 +137,7 @@ mod tests {
         assert_eq!(o.runtime.retry_after, None);
         assert!(!o.runtime.retry_after_date);
         assert!(!o.runtime.accept_put);
+        assert!(!o.runtime.omit_total);
     }
 
     #[test]
@@ -144,7 +145,8 @@ mod tests {
         let o = serve(
             "--port 0 --host 0.0.0.0 --seed 7 --size transactions=1000000 --size links=1 \
              --key pk_a:sk_a --key pk_b:sk_b:test --s2s-token tok --rate-limit 3 \
-             --rate-window-ms 6000 --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit --no-total",
+             --rate-window-ms 6000 --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit \
+             --no-total",
         );
         assert_eq!(o.port, 0);
         assert_eq!(o.host, "0.0.0.0");

@@ -36,7 +36,8 @@ pub struct RuntimeConfig {
     pub accept_put: bool,
     /// Clamp `limit` into 1..=250 instead of answering 400.
     pub clamp_limit: bool,
-    /// Leave `data.total` out of list answers, as some live captures do (§1.4).
+    /// Leave `data.total` out of list answers, as some real answers do (§1.4), so that a
+    /// client's fallback when it has no total can be tested.
     pub omit_total: bool,
 }
 
@@ -162,6 +163,8 @@ mod tests {
         assert_eq!(c.retry_after, None);
         c.apply(&json!({"retry_after_date": true})).unwrap();
         assert!(c.retry_after_date);
+        c.apply(&json!({"omit_total": true})).unwrap();
+        assert!(c.omit_total);
         let before = c.clone();
         assert!(c.apply(&json!({"latency_ms": 1, "bogus": 1})).is_err());
         assert!(c.apply(&json!({"rate_limit": -1})).is_err());

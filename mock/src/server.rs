@@ -606,4 +606,16 @@ mod tests {
         assert_eq!(v["data"]["total"], 5);
         assert_eq!(s.config().latency_ms, 0);
     }
+
+    #[test]
+    fn omit_total_leaves_the_total_out_of_lists() {
+        let s = server();
+        s.config_mut().omit_total = true;
+        let (_, v) = call(&s, "GET", "/api/v2/webhooks?limit=1", None);
+        assert_eq!(v["data"]["items"].as_array().unwrap().len(), 1);
+        assert!(v["data"].get("total").is_none(), "{v}");
+        s.config_mut().omit_total = false;
+        let (_, v) = call(&s, "GET", "/api/v2/webhooks?limit=1", None);
+        assert_eq!(v["data"]["total"], 5);
+    }
 }

@@ -20,7 +20,7 @@ use super::spec::ScanSpec;
 use crate::errors::{raise_api, raise_mapping, raise_pushdown, raise_unaddressable_row};
 use crate::options::{client_config, server_options};
 use crate::session::cached_client;
-use crate::table::{TableMap, timestamptz_micros, to_datum};
+use crate::table::{TableMap, time_operand, to_datum};
 use partnerstack_api::options::ServerOptions;
 
 /// Per-execution state, owned by the query's memory context (see `owned`), so it is freed
@@ -48,7 +48,9 @@ pub(super) struct ScanState {
 /// One pass over the requests (a rescan starts another).
 pub(super) struct Run {
     pub(super) requests: Vec<Request>,
-    scan: Scan,
+    pub(super) scan: Scan,
+    /// A count's one row was returned.
+    pub(super) counted: bool,
 }
 
 /// Calls `f` with the scan's state, `None` when the scan has no state (not begun, or ended).
@@ -79,13 +81,18 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(
         let plan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
         let spec = ScanSpec::from_fdw_private((*plan).fdw_private);
 
-        let rel = (*node).ss.ss_currentRelation;
-        let relid = (*rel).rd_id;
-        let table = TableMap::load(relid);
+        // A count (an upper relation's scan) has no scan relation of its own: its table is the
+        // one base relation it covers, as in postgres_fdw.
+        let rtindex = match (*plan).scan.scanrelid {
+            0 => pg_sys::bms_next_member((*plan).fs_relids, -1) as usize,
+            scanrelid => scanrelid as usize,
+        };
         let estate = (*node).ss.ps.state;
         let rte = PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table)
-            .get_ptr((*plan).scan.scanrelid as usize - 1)
+            .get_ptr(rtindex - 1)
             .expect("scan relation is in the range table");
+        let relid = (*rte).relid;
+        let table = TableMap::load(relid);
         let userid = if (*rte).checkAsUser != pg_sys::InvalidOid {
             (*rte).checkAsUser
         } else {
@@ -179,10 +186,7 @@ pub(super) unsafe fn evaluate(
                     ColumnType::Text => {
                         String::from_datum(datum, false).map(|s| vec![Operand::Text(s)])
                     }
-                    // ±infinity bounds nothing the API can express: leave it to Postgres.
-                    ColumnType::Timestamp => {
-                        timestamptz_micros(datum).map(|us| vec![Operand::TimestampMicros(us)])
-                    }
+                    ColumnType::Timestamp => Some(vec![time_operand(datum, spec.value_type)]),
                     _ => None,
                 }
             };
@@ -222,10 +226,28 @@ impl ScanState {
             Some(limit) if limit <= self.server.page_size => 1,
             _ => self.server.max_concurrency,
         };
+        // A scan the plan relies on for order reads its one list as one cursor (pages still
+        // fetched ahead), never in windows, which hand pages out as they arrive.
+        let windows = !self.spec.ordered;
         self.run = Some(Run {
-            scan: Scan::concurrent(requests.clone(), self.page_size, concurrency, true),
+            scan: Scan::concurrent(requests.clone(), self.page_size, concurrency, windows),
             requests,
+            counted: false,
         });
+    }
+
+    /// The server's page size (a count reads whole pages when the API sends no total).
+    pub(super) fn server_page_size(&self) -> u32 {
+        self.server.page_size
+    }
+
+    /// The client and the current run, both started.
+    pub(super) fn client_and_run(&mut self) -> (&Client, &mut Run) {
+        let client = self
+            .client
+            .as_deref()
+            .expect("client is built when a run starts");
+        (client, self.run.as_mut().expect("run was started"))
     }
 
     /// Ends the current run, keeping its counters for EXPLAIN ANALYZE.
@@ -263,6 +285,9 @@ impl ScanState {
             }
             if let Some(clear) = (*(*slot).tts_ops).clear {
                 clear(slot);
+            }
+            if self.spec.count {
+                return super::count::next_count_row(self, slot);
             }
             let client = self
                 .client

@@ -76,7 +76,32 @@ unsafe fn explain_scan(
                 .collect();
             explain_text(es, "PartnerStack Pushed Conditions", &pushed.join(", "));
         }
-        let page_size = state.page_size;
+        if state.spec.ordered {
+            explain_text(
+                es,
+                "PartnerStack Pushed Order",
+                "created_at DESC (the API's own order: no sort)",
+            );
+        }
+        if state.spec.count {
+            explain_text(
+                es,
+                "PartnerStack Pushed Aggregate",
+                "count(*) from the list answer's total (read page by page when the API sends none)",
+            );
+        }
+        if let Some(limit) = state.spec.limit {
+            explain_text(
+                es,
+                "PartnerStack Pushed Limit",
+                &format!("{limit} rows (LIMIT plus OFFSET): no page asks for more"),
+            );
+        }
+        let page_size = if state.spec.count {
+            partnerstack_api::count::TOTAL_PAGE_SIZE
+        } else {
+            state.page_size
+        };
         let requests = match &state.run {
             Some(run) => Ok(run.requests.clone()),
             // Executed (ANALYZE) but no run is open: evaluating the values now could run a

@@ -8,6 +8,7 @@
 use std::ffi::c_void;
 
 use partnerstack_api::catalogue::Pushdown;
+use partnerstack_api::pushdown::list_order_column;
 use pgrx::prelude::*;
 use pgrx::{PgList, pg_sys};
 
@@ -18,9 +19,9 @@ use crate::table::TableMap;
 
 /// Planner cost of one HTTP request: a round trip to PartnerStack costs as much as reading
 /// many local pages, so the planner prefers plans that make fewer requests.
-const REQUEST_COST: f64 = 100.0;
+pub(super) const REQUEST_COST: f64 = 100.0;
 /// Planner cost of turning one JSON item into a row.
-const ROW_COST: f64 = 0.05;
+pub(super) const ROW_COST: f64 = 0.05;
 /// Cost of a plan that cannot run (links without a partnership_key): chosen only when no
 /// plan parameterized by a join on partnership_key exists, and then it ends in a clear ERROR.
 const UNUSABLE_PATH_COST: f64 = 1.0e10;
@@ -141,12 +142,77 @@ unsafe fn add_plain_path(
             rows,
             REQUEST_COST.min(total),
             total,
-            std::ptr::null_mut(),
+            api_order_pathkeys(root, baserel, info),
             (*baserel).lateral_relids,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
         );
         pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+    }
+}
+
+/// The query's first wanted order when the scan gives it as it comes: `created_at DESC` (NULLS
+/// FIRST, SQL's default for DESC), the order of every list answer (§2), on a scan of one
+/// request. Like postgres_fdw's `useful_pathkeys`, only an order the query asks for is offered.
+/// Null (no order) otherwise.
+///
+/// # Safety
+/// `root` and `baserel` are the planner's live nodes for `info`'s relation.
+unsafe fn api_order_pathkeys(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    info: &RelInfo,
+) -> *mut pg_sys::List {
+    let none = std::ptr::null_mut();
+    let Some(order_column) = list_order_column(info.table.resource) else {
+        return none;
+    };
+    if !info.single_request() {
+        return none;
+    }
+    let Some(attnum) = (1..=info.table.columns.len() as i16)
+        .find(|&a| info.table.column_of(a) == Some(order_column))
+    else {
+        return none;
+    };
+    // SAFETY: per the caller; `query_pathkeys` is a List of PathKey nodes of this planner, each
+    // with a live EquivalenceClass whose members are live EquivalenceMembers.
+    unsafe {
+        let wanted = PgList::<pg_sys::PathKey>::from_pg((*root).query_pathkeys);
+        let Some(pathkey) = wanted.get_ptr(0) else {
+            return none;
+        };
+        let ec = (*pathkey).pk_eclass;
+        let descending = (*pathkey).pk_strategy == pg_sys::BTGreaterStrategyNumber as i32
+            && (*pathkey).pk_nulls_first;
+        // The built-in timestamptz ordering, not a user's operator class.
+        let builtin = (*pathkey).pk_opfamily.to_u32() < pg_sys::FirstGenbkiObjectId
+            && pg_sys::get_opfamily_member(
+                (*pathkey).pk_opfamily,
+                pg_sys::TIMESTAMPTZOID,
+                pg_sys::TIMESTAMPTZOID,
+                pg_sys::BTGreaterStrategyNumber as i16,
+            ) != pg_sys::InvalidOid;
+        if !descending || !builtin || (*ec).ec_has_volatile {
+            return none;
+        }
+        let is_order_column = |em: *mut pg_sys::EquivalenceMember| {
+            let expr = strip_relabel((*em).em_expr);
+            if (*(expr as *mut pg_sys::Node)).type_ != pg_sys::NodeTag::T_Var {
+                return false;
+            }
+            let var = expr as *mut pg_sys::Var;
+            (*var).varno as u32 == (*baserel).relid
+                && (*var).varlevelsup == 0
+                && (*var).varattno == attnum
+        };
+        if !PgList::<pg_sys::EquivalenceMember>::from_pg((*ec).ec_members)
+            .iter_ptr()
+            .any(is_order_column)
+        {
+            return none;
+        }
+        pg_sys::lappend(none, pathkey as *mut c_void)
     }
 }
 
@@ -246,7 +312,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
     foreigntableid: pg_sys::Oid,
-    _best_path: *mut pg_sys::ForeignPath,
+    best_path: *mut pg_sys::ForeignPath,
     tlist: *mut pg_sys::List,
     scan_clauses: *mut pg_sys::List,
     outer_plan: *mut pg_sys::Plan,
@@ -256,6 +322,10 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
     // plus the join clauses of a parameterized path). The lists and nodes built here are
     // allocated in the planner's memory context, as the plan is.
     unsafe {
+        if (*baserel).reloptkind == pg_sys::RelOptKind::RELOPT_UPPER_REL {
+            // Only `get_foreign_upper_paths` makes paths of upper relations: a count.
+            return super::count::count_plan(root, best_path, tlist, outer_plan);
+        }
         with_rel_info(root, baserel, foreigntableid, |info| {
             let table = &info.table;
             let index = info.relid;
@@ -279,6 +349,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                             column: p.column,
                             op: p.op,
                             array: p.array,
+                            value_type: p.value_type,
                         });
                         fdw_exprs = pg_sys::lappend(fdw_exprs, p.value as *mut c_void);
                     }
@@ -286,8 +357,13 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 }
             }
             let needed = needed_attributes(table, attrs);
+            let pathkeys = (*best_path).path.pathkeys;
+            let ordered = !pathkeys.is_null();
+            // Rows reach the LIMIT as they come: unsorted, or in the order the query sorts by.
+            let sorted_here =
+                ordered && pg_sys::pathkeys_contained_in((*root).sort_pathkeys, pathkeys);
             let limit = if recheck_only == 0 {
-                direct_limit(root)
+                direct_limit(root, sorted_here)
             } else {
                 None
             };
@@ -295,6 +371,8 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 conditions,
                 needed,
                 limit,
+                ordered,
+                count: false,
                 rowid: rowid_attribute(root, table, index),
             };
             pg_sys::make_foreignscan(
@@ -376,16 +454,17 @@ unsafe fn rowid_attribute(
 }
 
 /// LIMIT + OFFSET of a query whose only relation is this scan and whose rows reach the LIMIT
-/// unsorted, ungrouped and unaggregated; constants only.
+/// ungrouped and unaggregated, unsorted or already in the ORDER BY's order (`sorted_here`: the
+/// scan's path gives that order); constants only.
 ///
 /// # Safety
 /// `root` must be a live PlannerInfo.
-unsafe fn direct_limit(root: *mut pg_sys::PlannerInfo) -> Option<u32> {
+unsafe fn direct_limit(root: *mut pg_sys::PlannerInfo, sorted_here: bool) -> Option<u32> {
     // SAFETY: per the caller; the Query and its LIMIT / OFFSET nodes belong to that planner.
     unsafe {
         let q = (*root).parse;
         let simple = pg_sys::bms_num_members((*root).all_baserels) == 1
-            && (*q).sortClause.is_null()
+            && ((*q).sortClause.is_null() || sorted_here)
             && (*q).groupClause.is_null()
             && (*q).groupingSets.is_null()
             && (*q).distinctClause.is_null()

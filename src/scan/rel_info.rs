@@ -85,6 +85,22 @@ impl RelInfo {
                 .any(|p| columns[p.column].pushdown == Pushdown::PathParameter)
     }
 
+    /// Every restriction clause is pushed (none is left to Postgres alone) and none is a
+    /// pseudoconstant (a gate Postgres evaluates apart from the scan).
+    pub fn every_restriction_pushed(&self) -> bool {
+        self.restrictions.iter().all(|(rinfo, pushed)| {
+            // SAFETY: the RestrictInfos are planner nodes alive while this RelInfo is (both
+            // belong to the planning of one query).
+            pushed.is_some() && !unsafe { (**rinfo).pseudoconstant }
+        })
+    }
+
+    /// The scan sends at most one list request (or a single GET): no `IN` list to expand and
+    /// a path parameter given, so its rows come in the API's order.
+    pub fn single_request(&self) -> bool {
+        !self.needs_path_parameter() && self.pushed().all(|p| !p.array)
+    }
+
     /// What can be pushed of a clause of the scan: the classification made at GetForeignRelSize
     /// for a restriction clause, a new one for a clause not seen then (the join clauses a
     /// parameterized path adds).
@@ -162,8 +178,9 @@ pub unsafe fn with_rel_info<R>(
     // SAFETY: `baserel` is live (caller) and was palloc'd by the planner (makeNode in
     // build_simple_rel), so GetMemoryChunkContext gives the context holding it: the RelInfo is
     // attached to that context and dropped when it goes, never before the RelOptInfo and never
-    // after. Nothing but this function reads `fdw_private` (fdw.rs leaves out the framework's
-    // GetForeignUpperPaths, which would take it for its own state), and the plan does not keep it.
+    // after. Nothing but this function reads `fdw_private` (fdw.rs installs our own
+    // GetForeignUpperPaths, not the framework's, which would take it for its own state), and
+    // the plan does not keep it.
     unsafe {
         if (*baserel).fdw_private.is_null() {
             let info = RelInfo::build(root, baserel, foreigntableid);

@@ -10,6 +10,8 @@ use partnerstack_api::Op;
 use pgrx::{PgList, pg_sys};
 use serde::{Deserialize, Serialize};
 
+pub use crate::quals::ValueType;
+
 /// What the plan carries (serialized as JSON in `fdw_private`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSpec {
@@ -24,6 +26,15 @@ pub struct ScanSpec {
     /// The row-identity attribute when this scan feeds an UPDATE or DELETE of the table: a row
     /// without it cannot be addressed, and the framework would skip it without a word.
     pub rowid: Option<i16>,
+    /// The plan relies on the rows coming in the API's order (`created_at` descending, one
+    /// request, pages in cursor order): no Sort above the scan. An executor that could read
+    /// several windows at once must read this scan's pages one after the other, in order.
+    #[serde(default)]
+    pub ordered: bool,
+    /// The scan answers `count(*)` (see `count.rs`): one row, the number of rows the requests
+    /// select, read from the list answers' `total`.
+    #[serde(default)]
+    pub count: bool,
 }
 
 /// One pushed condition: `column op value`, or `column = ANY(array)`; its value is computed at
@@ -36,6 +47,9 @@ pub struct SpecCondition {
     pub op: Op,
     /// The value is an array (`IN (...)` / `= ANY(...)`).
     pub array: bool,
+    /// The value's type when not the column's (a date or timestamp against a timestamptz).
+    #[serde(default)]
+    pub value_type: ValueType,
 }
 
 impl ScanSpec {
@@ -89,7 +103,7 @@ mod tests {
     use partnerstack_api::Op;
     use pgrx::prelude::*;
 
-    use super::{ScanSpec, SpecCondition};
+    use super::{ScanSpec, SpecCondition, ValueType};
 
     fn sample() -> ScanSpec {
         ScanSpec {
@@ -98,16 +112,20 @@ mod tests {
                     column: 0,
                     op: Op::Eq,
                     array: true,
+                    value_type: ValueType::AsColumn,
                 },
                 SpecCondition {
                     column: 3,
                     op: Op::Ge,
                     array: false,
+                    value_type: ValueType::Date,
                 },
             ],
             needed: vec![1, 4, 7],
             limit: Some(10),
             rowid: None,
+            ordered: true,
+            count: false,
         }
     }
 
@@ -134,6 +152,7 @@ mod tests {
                     column: 1,
                     op,
                     array: false,
+                    value_type: ValueType::Timestamp,
                 }],
                 ..sample()
             };

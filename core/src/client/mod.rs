@@ -58,8 +58,8 @@ pub struct Page {
     pub items: Vec<Box<RawValue>>,
     /// More items follow.
     pub has_more: bool,
-    /// `data.total`: how many items the filters match, when the API says (it may be absent or
-    /// null, §1.4).
+    /// `data.total`: the number of items matching the filters, over every page (§1.4); `None`
+    /// when the answer has none, or not a count.
     pub total: Option<u64>,
 }
 
@@ -74,8 +74,8 @@ struct ListData {
     // A missing has_more means no more pages (as PostHog reads it, §2).
     #[serde(default)]
     has_more: Option<bool>,
-    /// Read leniently: the scan only uses it to size windows, so an odd value (negative, a
-    /// float) must not make the page unreadable.
+    // May be null or absent (§1.4); read leniently, so an odd value costs the count shortcut,
+    // never the page.
     #[serde(default)]
     total: Option<serde_json::Value>,
 }

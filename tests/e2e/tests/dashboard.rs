@@ -1,0 +1,344 @@
+//! Dashboard queries (issue 9): the questions BI tools ask all day, each answered with the
+//! fewest requests: "the last 30 days" in every spelling, through real prepared statements.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use partnerstack_e2e::{Db, Mock};
+use serde_json::Value;
+
+/// The logged GET requests relative to /api/v2, as `path?query`.
+fn gets(mock: &Mock) -> Vec<String> {
+    mock.requests()
+        .iter()
+        .filter(|r| r["method"] == "GET")
+        .map(|r| {
+            let path = r["path"].as_str().unwrap().trim_start_matches("/api/v2");
+            match r["query"].as_str().unwrap_or_default() {
+                "" => path.to_owned(),
+                q => format!("{path}?{q}"),
+            }
+        })
+        .collect()
+}
+
+fn keys(db: &mut Db, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Vec<String> {
+    db.query(sql, params)
+        .unwrap_or_else(|e| panic!("{sql}: {}", partnerstack_e2e::error_text(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Keys of the items updated at or after `min_ms`, in API order.
+fn updated_since(all: &[Value], min_ms: i64) -> Vec<String> {
+    all.iter()
+        .filter(|i| i["updated_at"].as_i64().unwrap() >= min_ms)
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Unix milliseconds of a SQL time value converted to timestamptz in the session.
+fn epoch_ms(db: &mut Db, value: &str) -> i64 {
+    db.scalar(
+        &format!("SELECT floor(extract(epoch FROM ({value})::timestamptz) * 1000)::bigint"),
+        &[],
+    )
+}
+
+#[test]
+fn last_30_days_in_every_spelling_sends_min_updated() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    // A day inside the data, so that the bound splits the rows.
+    let mid = all[all.len() / 2]["updated_at"].as_i64().unwrap();
+    let day = DateTime::from_timestamp_millis(mid).unwrap().date_naive();
+    db.batch_execute("SET TimeZone = 'America/New_York'")
+        .unwrap();
+    let midnight = epoch_ms(&mut db, &format!("DATE '{day}'"));
+    let forms = [
+        format!("updated_at >= DATE '{day}'"),
+        format!("updated_at >= '{day} 00:00'::timestamp"),
+        format!("updated_at >= '{day}'::timestamp without time zone"),
+        format!("updated_at >= date_trunc('day', '{day} 13:45'::timestamp)"),
+        format!("DATE '{day}' <= updated_at"),
+    ];
+    for form in &forms {
+        mock.clear_requests();
+        let got = keys(
+            &mut db,
+            &format!("SELECT key FROM partnerstack.customers WHERE {form}"),
+            &[],
+        );
+        assert_eq!(got, updated_since(&all, midnight), "{form}");
+        assert!(!got.is_empty() && got.len() < all.len(), "{form}");
+        assert_eq!(
+            gets(&mock),
+            [format!("/customers?min_updated={midnight}&limit=250")],
+            "{form}"
+        );
+    }
+    // Relative to today: whatever the data's dates, the request carries the bound.
+    for (form, value) in [
+        ("updated_at >= current_date - 30", "current_date - 30"),
+        (
+            "updated_at >= date_trunc('month', now()) - interval '1 month'",
+            "date_trunc('month', now()) - interval '1 month'",
+        ),
+    ] {
+        let bound = epoch_ms(&mut db, value);
+        mock.clear_requests();
+        let got = keys(
+            &mut db,
+            &format!("SELECT key FROM partnerstack.customers WHERE {form}"),
+            &[],
+        );
+        assert_eq!(got, updated_since(&all, bound), "{form}");
+        assert_eq!(
+            gets(&mock),
+            [format!("/customers?min_updated={bound}&limit=250")],
+            "{form}"
+        );
+    }
+}
+
+#[test]
+fn date_timestamp_and_timestamptz_parameters_are_pushed_in_the_session_time_zone() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let mid = all[all.len() / 3]["updated_at"].as_i64().unwrap();
+    let instant = DateTime::from_timestamp_millis(mid).unwrap();
+    let day: NaiveDate = instant.date_naive();
+    let naive: NaiveDateTime = instant.naive_utc();
+    let aware: DateTime<Utc> = instant;
+    // What psycopg sends for a `date` and a naive `datetime` (date, timestamp), and pgjdbc for
+    // an OffsetDateTime (timestamptz); run more than five times, the plan is a cached one.
+    let by_date = db
+        .prepare_typed(
+            "SELECT key FROM partnerstack.customers WHERE updated_at >= $1",
+            &[postgres::types::Type::DATE],
+        )
+        .unwrap();
+    let by_naive = db
+        .prepare_typed(
+            "SELECT key FROM partnerstack.customers WHERE updated_at >= $1",
+            &[postgres::types::Type::TIMESTAMP],
+        )
+        .unwrap();
+    let by_aware = db
+        .prepare_typed(
+            "SELECT key FROM partnerstack.customers WHERE updated_at >= $1",
+            &[postgres::types::Type::TIMESTAMPTZ],
+        )
+        .unwrap();
+    for zone in [
+        "UTC",
+        "Europe/Berlin",
+        "America/Los_Angeles",
+        "Asia/Kathmandu",
+    ] {
+        db.batch_execute(&format!("SET TimeZone = '{zone}'"))
+            .unwrap();
+        for run in 0..6 {
+            let cases: [(
+                &postgres::Statement,
+                &(dyn postgres::types::ToSql + Sync),
+                i64,
+            ); 3] = [
+                (&by_date, &day, epoch_ms(&mut db, &format!("DATE '{day}'"))),
+                (
+                    &by_naive,
+                    &naive,
+                    epoch_ms(&mut db, &format!("'{naive}'::timestamp")),
+                ),
+                (&by_aware, &aware, mid),
+            ];
+            for (statement, value, min) in cases {
+                mock.clear_requests();
+                let got: Vec<String> = db
+                    .query(statement, &[value])
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                assert_eq!(got, updated_since(&all, min), "{zone} run {run} {value:?}");
+                assert_eq!(
+                    gets(&mock),
+                    [format!("/customers?min_updated={min}&limit=250")],
+                    "{zone} run {run} {value:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn latest_n_rows_are_one_request_of_n_rows_without_a_sort() {
+    let mock = Mock::start_with(&["--size", "customers=600"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let api_keys = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers ORDER BY created_at DESC LIMIT 10",
+        &[],
+    );
+    assert_eq!(got, api_keys(&all[..10]));
+    assert_eq!(gets(&mock), ["/customers?limit=10"]);
+
+    let since = all[300]["updated_at"].as_i64().unwrap();
+    let recent: Vec<Value> = all
+        .iter()
+        .filter(|i| i["updated_at"].as_i64().unwrap() >= since)
+        .cloned()
+        .collect();
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers
+          WHERE updated_at >= to_timestamp($1::bigint / 1000.0)
+          ORDER BY created_at DESC LIMIT 5 OFFSET 2",
+        &[&since],
+    );
+    assert_eq!(got, api_keys(&recent[2..7]));
+    assert_eq!(
+        gets(&mock),
+        [format!("/customers?min_updated={since}&limit=7")]
+    );
+
+    let (out, err, status) = db.psql(
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)
+         SELECT key FROM partnerstack.customers ORDER BY created_at DESC LIMIT 10;",
+    );
+    assert!(status.success(), "{err}");
+    assert!(!out.contains("Sort"), "{out}");
+    assert!(
+        out.contains("PartnerStack Pushed Order: created_at DESC"),
+        "{out}"
+    );
+    assert!(out.contains("PartnerStack Pushed Limit: 10 rows"), "{out}");
+    assert!(
+        out.contains("PartnerStack Traffic: requests=1 pages=1 items=10"),
+        "{out}"
+    );
+}
+
+#[test]
+fn oldest_first_is_sorted_by_postgres_over_every_page() {
+    let mock = Mock::start_with(&["--size", "customers=300"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let mut oldest: Vec<(i64, String)> = all
+        .iter()
+        .map(|i| {
+            (
+                i["created_at"].as_i64().unwrap(),
+                i["key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    oldest.sort();
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers ORDER BY created_at, key LIMIT 3",
+        &[],
+    );
+    let expected: Vec<String> = oldest[..3].iter().map(|(_, k)| k.clone()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(gets(&mock).len(), 2, "every page is read to sort them");
+}
+
+#[test]
+fn count_is_one_request_with_total_and_pages_without_it() {
+    let mock = Mock::start_with(&["--size", "customers=600"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let since = all[250]["updated_at"].as_i64().unwrap();
+    let recent = updated_since(&all, since).len() as i64;
+    let count_since = "SELECT count(*) FROM partnerstack.customers
+                        WHERE updated_at >= to_timestamp($1::bigint / 1000.0)";
+
+    mock.clear_requests();
+    let n: i64 = db.scalar("SELECT count(*) FROM partnerstack.customers", &[]);
+    assert_eq!(n, all.len() as i64);
+    assert_eq!(gets(&mock), ["/customers?limit=1"]);
+
+    mock.clear_requests();
+    let n: i64 = db.scalar(count_since, &[&since]);
+    assert_eq!(n, recent);
+    assert_eq!(
+        gets(&mock),
+        [format!("/customers?min_updated={since}&limit=1")]
+    );
+
+    // Without `total`, the list is counted page by page.
+    mock.config(serde_json::json!({"omit_total": true}));
+    mock.clear_requests();
+    let n: i64 = db.scalar("SELECT count(*) FROM partnerstack.customers", &[]);
+    assert_eq!(n, all.len() as i64);
+    let after =
+        |i: usize| partnerstack_e2e::http::encode_query_value(all[i]["key"].as_str().unwrap());
+    assert_eq!(
+        gets(&mock),
+        [
+            "/customers?limit=1".to_owned(),
+            "/customers?limit=250".to_owned(),
+            format!("/customers?limit=250&starting_after={}", after(249)),
+            format!("/customers?limit=250&starting_after={}", after(499)),
+        ]
+    );
+    mock.clear_requests();
+    let n: i64 = db.scalar(count_since, &[&since]);
+    assert_eq!(n, recent);
+    assert_eq!(
+        gets(&mock)[0],
+        format!("/customers?min_updated={since}&limit=1")
+    );
+
+    let (out, err, status) = db.psql(
+        "EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF)
+         SELECT count(*) FROM partnerstack.customers WHERE partner_key = 'nobody';",
+    );
+    assert!(status.success(), "{err}");
+    assert!(!out.contains("Aggregate  "), "{out}");
+    assert!(
+        out.contains("PartnerStack Pushed Aggregate: count(*) from the list answer's total"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PartnerStack Requests: GET /customers?partner_key=nobody&limit=1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn count_with_a_local_condition_or_grouping_counts_the_rows() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let all = mock.list_all("/customers");
+    let with_email = all.iter().filter(|i| i["email"].is_string()).count() as i64;
+    mock.clear_requests();
+    let n: i64 = db.scalar(
+        "SELECT count(*) FROM partnerstack.customers WHERE email IS NOT NULL",
+        &[],
+    );
+    assert_eq!(n, with_email);
+    let requests = gets(&mock);
+    assert_eq!(requests[0], "/customers?limit=250", "every row is read");
+    assert_eq!(requests.len(), all.len().div_ceil(250));
+    let groups: i64 = db.scalar(
+        "SELECT count(*) FROM (SELECT count(*) FROM partnerstack.customers GROUP BY partner_key) g",
+        &[],
+    );
+    let mut partners: Vec<&Value> = all.iter().map(|i| &i["partner_key"]).collect();
+    partners.sort_by_key(|v| v.to_string());
+    partners.dedup();
+    assert_eq!(groups, partners.len() as i64);
+}
