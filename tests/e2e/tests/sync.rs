@@ -559,7 +559,8 @@ fn pg_cron_keeps_a_copy_fresh() {
     );
     assert_eq!(last_mode, "incremental");
 
-    cron.execute("SELECT cron.unschedule($1::bigint)", &[&job]).unwrap();
+    cron.execute("SELECT cron.unschedule($1::bigint)", &[&job])
+        .unwrap();
     let succeeded: i64 = cron
         .query_one(
             "SELECT count(*) FROM cron.job_run_details WHERE jobid = $1 AND status = 'succeeded'",
@@ -568,4 +569,140 @@ fn pg_cron_keeps_a_copy_fresh() {
         .unwrap()
         .get(0);
     assert!(succeeded >= 2, "pg_cron ran the sync {succeeded} time(s)");
+}
+
+/// A small reproducible generator (64-bit LCG, Knuth's constants): the test needs no crate.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+/// The rows of `table` keyed by `key`, each as the text of the whole row.
+fn keyed_rows(
+    db: &mut Db,
+    table: &str,
+    columns: &str,
+) -> std::collections::BTreeMap<String, String> {
+    db.query(&format!("SELECT key, ({columns})::text FROM {table}"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+fn table_columns(db: &mut Db, table: &str) -> String {
+    let names: Vec<String> = db
+        .query(
+            "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = $1::text::regclass \
+             AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    format!("ROW({})", names.join(", "))
+}
+
+/// Random changes through the API: creates, updates (customers) and deletes of `resource`.
+fn random_changes(mock: &Mock, rng: &mut Lcg, resource: &str, live: &mut Vec<String>, n: usize) {
+    let partner = partner_key(mock);
+    let customer = mock.list_all("/customers?limit=1")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..n {
+        let tag = format!("{}-{i}-{}", rng.0 % 100_000, rng.below(1_000_000));
+        match rng.below(if resource == "customers" { 3 } else { 2 }) {
+            0 => {
+                let body = if resource == "customers" {
+                    json!({"email": format!("{tag}@example.org"), "partner_key": partner,
+                           "customer_key": format!("prop-{tag}"), "name": format!("N {tag}")})
+                } else {
+                    json!({"key": format!("prop-{tag}"), "amount": 100 + rng.below(10_000),
+                           "currency": "USD", "customer_key": customer})
+                };
+                let created = api(mock, "POST", &format!("/{resource}"), Some(body));
+                if let Some(key) = created["data"]["key"].as_str() {
+                    live.push(key.to_owned());
+                }
+            }
+            1 if !live.is_empty() => {
+                let key = live.swap_remove(rng.below(live.len()));
+                api(mock, "DELETE", &format!("/{resource}/{key}"), None);
+            }
+            _ if !live.is_empty() => {
+                let key = live[rng.below(live.len())].clone();
+                let body = json!({"name": format!("U {tag}"), "meta": {"round": tag}});
+                api(mock, "PATCH", &format!("/{resource}/{key}"), Some(body));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn copies_equal_a_fresh_read_after_random_changes() {
+    for seed in [11_u64, 22, 33] {
+        for resource in ["customers", "transactions"] {
+            let mock = Mock::start_with(&[
+                "--seed",
+                &seed.to_string(),
+                "--size",
+                &format!("{resource}=300"),
+            ]);
+            let mut db = db_for(&mock);
+            let source = format!("partnerstack.{resource}");
+            let call = format!("partnerstack_sync('{source}', 'copy')");
+            let full = format!("partnerstack_sync('{source}', 'copy', full_refresh => true)");
+            let columns = table_columns(&mut db, &source);
+            let mut rng = Lcg(seed);
+            let mut live: Vec<String> = mock
+                .list_all(&format!("/{resource}"))
+                .iter()
+                .map(|i| i["key"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(counts(&sync(&mut db, &call)).0, "full");
+            for round in 0..2 {
+                random_changes(&mock, &mut rng, resource, &mut live, 30);
+                let run = sync(&mut db, &call);
+                let (mode, inserted, _, _) = counts(&run);
+                assert_eq!(mode, "incremental");
+                assert!(inserted > 0, "seed {seed}, {resource}: {run:?}");
+                // Incremental: every row the API returns is in the copy as it is now; the rows
+                // deleted since the last full run linger, and nothing else.
+                let fresh = keyed_rows(&mut db, &source, &columns);
+                let copy = keyed_rows(&mut db, "copy", &columns);
+                for (key, row) in &fresh {
+                    assert_eq!(
+                        copy.get(key),
+                        Some(row),
+                        "seed {seed}, {resource}, round {round}: row {key}"
+                    );
+                }
+                for key in copy.keys().filter(|k| !fresh.contains_key(*k)) {
+                    assert!(
+                        !live.contains(key),
+                        "seed {seed}, {resource}: {key} is in the copy only"
+                    );
+                }
+            }
+            let run = sync(&mut db, &full);
+            let (mode, _, _, deleted) = counts(&run);
+            assert_eq!(mode, "full");
+            assert!(deleted > 0, "seed {seed}, {resource}: {run:?}");
+            assert_eq!(
+                keyed_rows(&mut db, "copy", &columns),
+                keyed_rows(&mut db, &source, &columns),
+                "seed {seed}, {resource}: after a full run"
+            );
+        }
+    }
 }
