@@ -17,6 +17,7 @@ mod quals;
 mod scan;
 mod session;
 mod shared_budget;
+mod sync;
 mod table;
 
 /// Library load: reserves the shared rate-limit budget when preloaded.
@@ -26,6 +27,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);
+pgrx::extension_sql_file!("../sql/sync.sql", name = "sync_state");
 
 #[cfg(any(test, feature = "pg_test"))]
 mod dashboard_tests;

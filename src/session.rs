@@ -3,7 +3,7 @@
 //!
 //! Both the scan and the write paths take their client from here.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -19,6 +19,20 @@ thread_local! {
     /// statements after the first reuse TLS setup and open connections: building a client costs
     /// tens of milliseconds, more than a small request to PartnerStack.
     static CLIENTS: RefCell<HashMap<ClientConfig, Rc<Client>>> = RefCell::new(HashMap::new());
+
+    /// Requests sent by the scans this backend has finished, retries included: what
+    /// `partnerstack_sync` reports as a run's requests (the difference across the run).
+    static SCAN_REQUESTS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Adds a finished scan's requests to [`scan_requests`].
+pub fn count_scan_requests(requests: u64) {
+    SCAN_REQUESTS.with(|n| n.set(n.get() + requests));
+}
+
+/// Requests sent by the scans this backend has finished so far.
+pub fn scan_requests() -> u64 {
+    SCAN_REQUESTS.with(Cell::get)
 }
 
 /// Most clients a backend keeps: one per server and role in use is typical.

@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod options;
 pub mod pushdown;
 pub mod scan;
+pub mod sync;
 pub mod write;
 
 pub use catalogue::{Column, ColumnType, Resource, resource};

@@ -354,5 +354,10 @@ pub unsafe extern "C-unwind" fn re_scan_foreign_scan(node: *mut pg_sys::ForeignS
 pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
     // SAFETY: Postgres calls this on the backend thread with the live node it began, once, and
     // no borrow of the state is live here; the query's memory context still holds the header.
-    unsafe { owned::free((*node).fdw_state) };
+    unsafe {
+        with_state(node, |state| {
+            crate::session::count_scan_requests(state.stats().requests)
+        });
+        owned::free((*node).fdw_state)
+    };
 }

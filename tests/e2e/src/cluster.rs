@@ -28,6 +28,8 @@ static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 /// The shared server of this test process; see [`Cluster::get`].
 #[derive(Debug)]
 pub struct Cluster {
+    /// postgresql.conf lines added by [`Cluster::get_with`].
+    extra_settings: String,
     dir: PathBuf,
     data: PathBuf,
     log: PathBuf,
@@ -77,10 +79,23 @@ impl Cluster {
     /// of 127.0.0.1 and on a unix socket in `<run dir>/pg`, logging (`debug1`) to
     /// [`Cluster::log_path`]. It is stopped and deleted when the process exits.
     pub fn get() -> &'static Cluster {
-        CLUSTER.get_or_init(Cluster::start)
+        CLUSTER.get_or_init(|| Cluster::start(""))
     }
 
-    fn start() -> Cluster {
+    /// Like [`Cluster::get`], with `settings` (postgresql.conf lines) appended to the defaults,
+    /// e.g. a longer `shared_preload_libraries` for pg_cron. Every test of a binary that needs
+    /// them must call this before its first [`Cluster::get`] (or `Db::new`): the server is
+    /// started once per process, and a server started without them panics here.
+    pub fn get_with(settings: &str) -> &'static Cluster {
+        let cluster = CLUSTER.get_or_init(|| Cluster::start(settings));
+        assert_eq!(
+            cluster.extra_settings, settings,
+            "the test server of this process was started with other settings"
+        );
+        cluster
+    }
+
+    fn start(extra_settings: &str) -> Cluster {
         let bindir = pg_bindir().unwrap_or_else(|| {
             panic!(
                 "cannot run `{} --bindir`: is PostgreSQL 15 installed? (bash .ci/install)",
@@ -121,7 +136,8 @@ impl Cluster {
              fsync = off\n\
              synchronous_commit = off\n\
              full_page_writes = off\n\
-             shared_preload_libraries = 'partnerstack'\n",
+             shared_preload_libraries = 'partnerstack'\n\
+             {extra_settings}\n",
             dir.display()
         );
         // Written through the server's user: the data directory is private to it.
@@ -160,6 +176,7 @@ impl Cluster {
                 .expect("cannot run pg_ctl");
             if out.status.success() {
                 let cluster = Cluster {
+                    extra_settings: extra_settings.to_owned(),
                     dir,
                     data,
                     log,
