@@ -44,6 +44,11 @@ fn route(segs: &[String]) -> Option<Route> {
     }
 }
 
+/// Whether `segs` (below `/api/v2`) is a Vendor API path: a Bearer key there is a 401 (§1.2).
+pub(crate) fn is_vendor_path(segs: &[String]) -> bool {
+    route(segs).is_some()
+}
+
 /// 405 with the error envelope and an `Allow` header.
 fn method_not_allowed(allowed: &[&str]) -> Response {
     envelope::status(405).with_header("Allow", allowed.join(", "))

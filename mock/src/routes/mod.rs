@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod lists;
+pub mod partner;
 pub mod s2s;
 pub mod writes;
 
@@ -50,11 +51,15 @@ impl Ctx<'_> {
     }
 }
 
-/// Answers an API request: `/api/v2/...` (vendor, Basic auth) or `/conversion/xid` (S2S).
+/// Answers an API request: `/api/v2/...` (vendor with Basic auth, Partner API with a Bearer
+/// key: the two share the base and some paths, §1.2) or `/conversion/xid` (S2S).
 pub fn dispatch(ctx: &Ctx) -> Response {
     let segs = ctx.req.segments();
     match segs.as_slice() {
-        [api, v2, rest @ ..] if api == "api" && v2 == "v2" => api::handle(ctx, rest),
+        [api, v2, rest @ ..] if api == "api" && v2 == "v2" => match ctx.creds {
+            Credentials::Bearer(_) => partner::handle(ctx, rest),
+            _ => api::handle(ctx, rest),
+        },
         [conversion, xid] if conversion == "conversion" && xid == "xid" => s2s::handle(ctx),
         _ => envelope::status(404),
     }
