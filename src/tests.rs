@@ -85,7 +85,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             tables,
-            "actions,conversions,customers,deals,groups,leads,links,partnerships,rewards,transactions,webhooks"
+            "actions,conversions,customers,deals,groups,leads,links,partners,partnerships,rewards,transactions,webhooks"
         );
         let types = Spi::get_one::<String>(
             "SELECT string_agg(column_name || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)

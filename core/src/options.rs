@@ -448,7 +448,7 @@ impl OptionError {
                     .to_owned(),
             ),
             OptionError::WrongKeyKind { server_api } => Some(format!(
-                "{} belong on {}; this server needs {} in its user mapping.",
+                "Use {} on {}; this server needs {} in its user mapping.",
                 key_names(server_api.other()),
                 server_api.other().server_kind(),
                 key_names(*server_api)
