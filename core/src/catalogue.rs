@@ -994,19 +994,34 @@ const PARTNER_READ_ONLY: Writes = Writes {
     ..NO_WRITES
 };
 
+/// A read-only Partner API resource listed at `list_path`.
+const fn partner(
+    name: &'static str,
+    list_path: &'static str,
+    description: &'static str,
+    columns: &'static [Column],
+) -> Resource {
+    Resource {
+        name,
+        list_path,
+        item_path: None,
+        columns,
+        description,
+        readable: true,
+        writes: PARTNER_READ_ONLY,
+    }
+}
+
 /// The Partner API's resources (§1.2, §4.11–§4.14): what a partner reads with its `api_key`
 /// on a server with `OPTIONS (api 'partner')`. Shapes beyond `key`, `created_at` and
 /// `updated_at` are the reference's Partner-only fields (low to medium confidence, see the
 /// README); every other field is in `attrs`.
 pub static PARTNER_RESOURCES: &[Resource] = &[
-    Resource {
-        name: "partner.payouts",
-        list_path: "/payouts",
-        item_path: None,
-        description: "PartnerStack Partner API payouts (GET /v2/payouts)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
+    partner(
+        "partner.payouts",
+        "/payouts",
+        "PartnerStack Partner API payouts (GET /v2/payouts)",
+        &[
             KEY,
             bigint("amount"),
             text("currency"),
@@ -1019,52 +1034,46 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             UPDATED_LOCAL,
             ATTRS,
         ],
-    },
+    ),
     Resource {
-        name: "partner.marketplace_programs",
-        list_path: "/marketplace/programs",
         // `{company_key}`: the program's key (co_..., §1.7, §4.14).
         item_path: Some("/marketplace/programs/{}"),
-        description: "PartnerStack Partner API marketplace programs (GET /v2/marketplace/programs); \
-                      key = ... is GET /v2/marketplace/programs/{company_key}",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
-            KEY_LOOKUP,
-            bigint("id"),
-            text("name"),
-            text("description"),
-            // The `category` filter takes one category; an array column has no equality to
-            // push it from, so it is filtered locally.
-            text_array("category"),
-            text("country"),
-            boolean("has_sub_id"),
-            text("logo"),
-            text("website"),
-            json("offers"),
-            json("promotions"),
-            CREATED,
-            ATTRS,
-        ],
+        ..partner(
+            "partner.marketplace_programs",
+            "/marketplace/programs",
+            "PartnerStack Partner API marketplace programs (GET /v2/marketplace/programs); \
+             key = ... is GET /v2/marketplace/programs/{company_key}",
+            &[
+                KEY_LOOKUP,
+                bigint("id"),
+                text("name"),
+                text("description"),
+                // The `category` filter takes one category; an array column has no equality to
+                // push it from, so it is filtered locally.
+                text_array("category"),
+                text("country"),
+                boolean("has_sub_id"),
+                text("logo"),
+                text("website"),
+                json("offers"),
+                json("promotions"),
+                CREATED,
+                ATTRS,
+            ],
+        )
     },
-    Resource {
-        name: "partner.links",
-        // The flat list is Partner API only (§4.11).
-        list_path: "/links",
-        item_path: None,
-        description: "PartnerStack Partner API tracking links (GET /v2/links)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[KEY, text("dest"), text("url"), ATTRS],
-    },
-    Resource {
-        name: "partner.customers",
-        list_path: "/customers",
-        item_path: None,
-        description: "PartnerStack Partner API customers you referred (GET /v2/customers)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
+    // The flat list is Partner API only (§4.11).
+    partner(
+        "partner.links",
+        "/links",
+        "PartnerStack Partner API tracking links (GET /v2/links)",
+        &[KEY, text("dest"), text("url"), ATTRS],
+    ),
+    partner(
+        "partner.customers",
+        "/customers",
+        "PartnerStack Partner API customers you referred (GET /v2/customers)",
+        &[
             KEY,
             text("email"),
             text("name"),
@@ -1078,15 +1087,12 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             UPDATED_LOCAL,
             ATTRS,
         ],
-    },
-    Resource {
-        name: "partner.transactions",
-        list_path: "/transactions",
-        item_path: None,
-        description: "PartnerStack Partner API transactions of your customers (GET /v2/transactions)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
+    ),
+    partner(
+        "partner.transactions",
+        "/transactions",
+        "PartnerStack Partner API transactions of your customers (GET /v2/transactions)",
+        &[
             KEY,
             bigint("amount"),
             bigint("amount_usd"),
@@ -1100,15 +1106,12 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             UPDATED_LOCAL,
             ATTRS,
         ],
-    },
-    Resource {
-        name: "partner.rewards",
-        list_path: "/rewards",
-        item_path: None,
-        description: "PartnerStack Partner API rewards you earned (GET /v2/rewards)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
+    ),
+    partner(
+        "partner.rewards",
+        "/rewards",
+        "PartnerStack Partner API rewards you earned (GET /v2/rewards)",
+        &[
             KEY,
             bigint("amount"),
             text("currency"),
@@ -1131,15 +1134,12 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             UPDATED_LOCAL,
             ATTRS,
         ],
-    },
-    Resource {
-        name: "partner.partnerships",
-        list_path: "/partnerships",
-        item_path: None,
-        description: "PartnerStack Partner API partnerships: the programs you joined (GET /v2/partnerships)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
+    ),
+    partner(
+        "partner.partnerships",
+        "/partnerships",
+        "PartnerStack Partner API partnerships: the programs you joined (GET /v2/partnerships)",
+        &[
             KEY,
             boolean("claimed"),
             json("company"),
@@ -1153,15 +1153,12 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             UPDATED_LOCAL,
             ATTRS,
         ],
-    },
-    Resource {
-        name: "partner.actions",
-        list_path: "/actions",
-        item_path: None,
-        description: "PartnerStack Partner API actions credited to you (GET /v2/actions)",
-        readable: true,
-        writes: PARTNER_READ_ONLY,
-        columns: &[
+    ),
+    partner(
+        "partner.actions",
+        "/actions",
+        "PartnerStack Partner API actions credited to you (GET /v2/actions)",
+        &[
             KEY,
             pushed(text("type"), Pushdown::Equality("action_type")),
             bigint("value"),
@@ -1181,7 +1178,7 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             UPDATED,
             ATTRS,
         ],
-    },
+    ),
 ];
 
 #[cfg(test)]

@@ -51,6 +51,31 @@ impl Ctx<'_> {
     }
 }
 
+/// The 429 for a client (`id`: a public key, never a secret) over the rate limit, with
+/// `Retry-After` as configured; `None` when the request is admitted.
+pub(crate) fn rate_limited(ctx: &Ctx, id: &str) -> Option<Response> {
+    if ctx.config.rate_limit == 0 {
+        return None;
+    }
+    let admitted = ctx.server.limiter().admit(
+        id,
+        ctx.config.rate_limit,
+        std::time::Duration::from_millis(ctx.config.rate_window_ms),
+        std::time::Instant::now(),
+    );
+    if admitted {
+        return None;
+    }
+    let mut r = envelope::status(429);
+    if let Some(secs) = ctx.config.retry_after {
+        let value = ctx
+            .config
+            .retry_after_value(secs, crate::faults::wall_clock());
+        r = r.with_header("Retry-After", value);
+    }
+    Some(r)
+}
+
 /// Answers an API request: `/api/v2/...` (vendor with Basic auth, Partner API with a Bearer
 /// key: the two share the base and some paths, §1.2) or `/conversion/xid` (S2S).
 pub fn dispatch(ctx: &Ctx) -> Response {

@@ -11,10 +11,8 @@ use super::Ctx;
 use super::api::is_vendor_path;
 use super::lists::{Filters, respond};
 use crate::envelope::{self, ApiError};
-use crate::faults;
 use crate::http::Response;
 use crate::resources::partner::{Item, PartnerResource};
-use std::time::{Duration, Instant};
 
 /// Answers `/api/v2/{segs...}` for a Bearer request.
 pub fn handle(ctx: &Ctx, segs: &[String]) -> Response {
@@ -22,22 +20,9 @@ pub fn handle(ctx: &Ctx, segs: &[String]) -> Response {
     let Some(index) = ctx.creds.partner(&server.options.partner_keys) else {
         return envelope::status(401);
     };
-    if ctx.config.rate_limit > 0 {
-        // Limited per key like the vendor pairs, identified by position (never by the secret).
-        let admitted = server.limiter().admit(
-            &format!("partner#{index}"),
-            ctx.config.rate_limit,
-            Duration::from_millis(ctx.config.rate_window_ms),
-            Instant::now(),
-        );
-        if !admitted {
-            let mut r = envelope::status(429);
-            if let Some(secs) = ctx.config.retry_after {
-                let value = ctx.config.retry_after_value(secs, faults::wall_clock());
-                r = r.with_header("Retry-After", value);
-            }
-            return r;
-        }
+    // Limited per key like the vendor pairs, identified by position (never by the secret).
+    if let Some(refused) = super::rate_limited(ctx, &format!("partner#{index}")) {
+        return refused;
     }
     let program = match segs {
         [m, p, id] if m == "marketplace" && p == "programs" => Some(id),

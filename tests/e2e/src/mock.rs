@@ -228,19 +228,9 @@ impl Mock {
     /// default Partner API key as Bearer, following `starting_after` with `limit=250`. Logged by
     /// the mock like any request.
     pub fn partner_list_all(&self, path_and_query: &str) -> Vec<Value> {
-        let separator = if path_and_query.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut url = format!("{API_PREFIX}{path_and_query}{separator}limit={MAX_PAGE_SIZE}");
-            if let Some(c) = &cursor {
-                url.push_str(&format!("&starting_after={}", http::encode_query_value(c)));
-            }
-            let bearer = format!("Bearer {DEFAULT_PARTNER_API_KEY}");
+        let bearer = format!("Bearer {DEFAULT_PARTNER_API_KEY}");
+        walk_pages(path_and_query, |url| {
+            let url = format!("{API_PREFIX}{url}");
             let r = http::request_with_authorization(self.port(), "GET", &url, Some(&bearer), None)
                 .unwrap_or_else(|e| panic!("GET {url} to the mock failed: {e}"));
             assert_eq!(
@@ -250,51 +240,43 @@ impl Mock {
                 r.status,
                 r.text()
             );
-            let page = r.json();
-            let batch = page["data"]["items"]
-                .as_array()
-                .unwrap_or_else(|| panic!("GET {url}: no data.items in {page}"))
-                .clone();
-            let more = page["data"]["has_more"].as_bool().unwrap_or(false);
-            let last = batch
-                .last()
-                .and_then(|i| i["key"].as_str())
-                .map(str::to_owned);
-            items.extend(batch);
-            match last {
-                Some(last) if more => cursor = Some(last),
-                _ => return items,
-            }
-        }
+            r.json()
+        })
     }
 
     /// Every item of a list endpoint, following `starting_after` cursors with
     /// `limit=250`. `path_and_query` is like `/customers` or `/customers?min_updated=0`.
     /// Logged by the mock like [`Mock::raw_get`].
     pub fn list_all(&self, path_and_query: &str) -> Vec<Value> {
-        let separator = if path_and_query.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut url = format!("{path_and_query}{separator}limit={MAX_PAGE_SIZE}");
-            if let Some(c) = &cursor {
-                url.push_str(&format!("&starting_after={}", http::encode_query_value(c)));
-            }
-            let page = self.raw_get(&url);
-            let data = &page["data"];
-            let batch = data["items"]
-                .as_array()
-                .unwrap_or_else(|| panic!("GET {url}: no data.items in {page}"));
-            items.extend(batch.iter().cloned());
-            let more = data["has_more"].as_bool().unwrap_or(false);
-            match batch.last().and_then(|i| i["key"].as_str()) {
-                Some(last) if more => cursor = Some(last.to_owned()),
-                _ => return items,
-            }
+        walk_pages(path_and_query, |url| self.raw_get(url))
+    }
+}
+
+/// Every item of a list, following `starting_after` cursors with `limit=250`; `get` reads one
+/// page of `path_and_query` plus the paging parameters.
+fn walk_pages(path_and_query: &str, get: impl Fn(&str) -> Value) -> Vec<Value> {
+    let separator = if path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{path_and_query}{separator}limit={MAX_PAGE_SIZE}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&starting_after={}", http::encode_query_value(c)));
+        }
+        let page = get(&url);
+        let data = &page["data"];
+        let batch = data["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("GET {url}: no data.items in {page}"));
+        items.extend(batch.iter().cloned());
+        let more = data["has_more"].as_bool().unwrap_or(false);
+        match batch.last().and_then(|i| i["key"].as_str()) {
+            Some(last) if more => cursor = Some(last.to_owned()),
+            _ => return items,
         }
     }
 }
