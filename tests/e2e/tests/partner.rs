@@ -200,11 +200,18 @@ fn partner_tables_answer_with_their_filters_pushed() {
 
     // Read-only: a write is refused before any write request.
     mock.clear_requests();
+    let err = db
+        .execute("INSERT INTO partner.payouts (amount) VALUES (1)", &[])
+        .unwrap_err();
+    let text = error_text(&err);
+    assert_eq!(sqlstate(&err), "0A000", "{text}");
+    assert!(text.contains("Partner API tables are read-only"), "{text}");
     let err = db.execute("DELETE FROM partner.payouts", &[]).unwrap_err();
+    let text = error_text(&err);
+    assert_eq!(sqlstate(&err), "0A000", "{text}");
     assert!(
-        error_text(&err).contains("read-only"),
-        "{}",
-        error_text(&err)
+        text.contains("no endpoint to delete partner.payouts"),
+        "{text}"
     );
     assert!(
         mock.requests().iter().all(|r| r["method"] == "GET"),
@@ -399,13 +406,25 @@ fn partners_are_one_row_per_partnership_with_partner_key_pushed() {
     // Writes go to partnerships.
     let err = db
         .execute(
-            "DELETE FROM partnerstack.partners WHERE partner_key = $1",
-            &[&partner_key],
+            "INSERT INTO partnerstack.partners (partner_key) VALUES ('new')",
+            &[],
         )
         .unwrap_err();
     assert!(
         error_text(&err).contains("write to partnerships instead"),
         "{}",
         error_text(&err)
+    );
+    let err = db
+        .execute(
+            "DELETE FROM partnerstack.partners WHERE partner_key = $1",
+            &[&partner_key],
+        )
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000", "{}", error_text(&err));
+    assert!(
+        mock.requests().iter().all(|r| r["method"] == "GET"),
+        "{:?}",
+        lines(&mock)
     );
 }
