@@ -220,6 +220,17 @@ fn partner_tables_answer_with_their_filters_pushed() {
     );
 }
 
+/// The text of the authorization ERROR (`28000`) that `sql` raises, checked to carry `hint`
+/// and not `secret`.
+fn authorization_error(db: &mut Db, sql: &str, hint: &str, secret: &str) -> String {
+    let err = db.query(sql, &[]).unwrap_err();
+    let text = error_text(&err);
+    assert_eq!(sqlstate(&err), "28000", "{text}");
+    assert!(text.contains(hint), "{text}");
+    assert!(!text.contains(secret), "{text}");
+    text
+}
+
 #[test]
 fn keys_of_the_other_api_get_a_hint_naming_the_other_kind_of_server() {
     let mock = Mock::start();
@@ -230,29 +241,25 @@ fn keys_of_the_other_api_get_a_hint_naming_the_other_kind_of_server() {
         "public_key 'pk_test_mock', private_key 'sk_test_mock'",
     );
     mock.clear_requests();
-    let err = db.query("SELECT * FROM partner.payouts", &[]).unwrap_err();
-    let text = error_text(&err);
-    assert_eq!(sqlstate(&err), "28000", "{text}");
-    assert!(
-        text.contains("HINT: Use a Vendor API key pair (public_key, private_key) on a Vendor API server (without OPTIONS (api 'partner')); this server needs a Partner API key (api_key) in its user mapping."),
-        "{text}"
+    authorization_error(
+        &mut db,
+        "SELECT * FROM partner.payouts",
+        "HINT: Use a Vendor API key pair (public_key, private_key) on a Vendor API server (without OPTIONS (api 'partner')); this server needs a Partner API key (api_key) in its user mapping.",
+        "sk_test_mock",
     );
-    assert!(!text.contains("sk_test_mock"), "{text}");
     assert!(mock.requests().is_empty());
 
     // A vendor secret put in api_key: sent as Bearer, the API's 401, a hint naming the Vendor
     // API server.
     let mut db = partner_db(&mock, "api_key 'sk_test_mock'");
     mock.clear_requests();
-    let err = db.query("SELECT * FROM partner.payouts", &[]).unwrap_err();
-    let text = error_text(&err);
-    assert_eq!(sqlstate(&err), "28000", "{text}");
-    assert!(text.contains("HTTP 401"), "{text}");
-    assert!(
-        text.contains("belongs on a Vendor API server (without OPTIONS (api 'partner'))"),
-        "{text}"
+    let text = authorization_error(
+        &mut db,
+        "SELECT * FROM partner.payouts",
+        "belongs on a Vendor API server (without OPTIONS (api 'partner'))",
+        "sk_test_mock",
     );
-    assert!(!text.contains("sk_test_mock"), "{text}");
+    assert!(text.contains("HTTP 401"), "{text}");
     assert_eq!(mock.requests().len(), 1, "a 401 is not retried");
     assert_eq!(mock.requests()[0]["auth_scheme"], "bearer");
 
@@ -269,14 +276,12 @@ fn keys_of_the_other_api_get_a_hint_naming_the_other_kind_of_server() {
     ))
     .unwrap();
     mock.clear_requests();
-    let err = db.query("SELECT * FROM ps.customers", &[]).unwrap_err();
-    let text = error_text(&err);
-    assert_eq!(sqlstate(&err), "28000", "{text}");
-    assert!(
-        text.contains("HINT: Use a Partner API key (api_key) on a Partner API server (OPTIONS (api 'partner'))"),
-        "{text}"
+    authorization_error(
+        &mut db,
+        "SELECT * FROM ps.customers",
+        "HINT: Use a Partner API key (api_key) on a Partner API server (OPTIONS (api 'partner'))",
+        PARTNER_SECRET,
     );
-    assert!(!text.contains(PARTNER_SECRET), "{text}");
     assert!(mock.requests().is_empty());
 
     // A Partner API key as the vendor private key: Basic auth, the API's 401, a hint naming
@@ -287,16 +292,13 @@ fn keys_of_the_other_api_get_a_hint_naming_the_other_kind_of_server() {
         "pk_test_mock",
         DEFAULT_PARTNER_API_KEY,
     );
-    let err = db
-        .query("SELECT count(*) FROM partnerstack.customers", &[])
-        .unwrap_err();
-    let text = error_text(&err);
-    assert_eq!(sqlstate(&err), "28000", "{text}");
-    assert!(
-        text.contains("api_key on a Partner API server (OPTIONS (api 'partner'))"),
-        "{text}"
+    let text = authorization_error(
+        &mut db,
+        "SELECT count(*) FROM partnerstack.customers",
+        "api_key on a Partner API server (OPTIONS (api 'partner'))",
+        DEFAULT_PARTNER_API_KEY,
     );
-    assert!(!text.contains(DEFAULT_PARTNER_API_KEY), "{text}");
+    assert!(text.contains("HTTP 401"), "{text}");
 }
 
 #[test]
