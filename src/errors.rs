@@ -3,6 +3,7 @@
 //! Every function that builds a report is `#[track_caller]`, so an ERROR's LOCATION names the
 //! code that raised it, not this file.
 
+use partnerstack_api::catalogue::Api;
 use partnerstack_api::options::OptionError;
 use partnerstack_api::write::WriteError;
 use partnerstack_api::{ApiError, MappingError, PushdownError};
@@ -41,14 +42,28 @@ pub fn raise_api(e: &ApiError, context: &str) -> ! {
 pub fn api_report(e: &ApiError, context: &str) -> ErrorReport {
     use PgSqlErrorCode::*;
     match e {
-        ApiError::Unauthorized { .. } => error(
+        ApiError::Unauthorized {
+            api: Api::Vendor, ..
+        } => error(
             ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
             format!("{context}: {e}"),
         )
         .set_hint(
             "Check public_key and private_key in the user mapping. PartnerStack issues a test and \
              a production key pair: both public keys start with pk_, and data created with one is \
-             not visible to the other.",
+             not visible to the other. A partner's Partner API key is refused here: it belongs \
+             in api_key on a Partner API server (OPTIONS (api 'partner')).",
+        ),
+        ApiError::Unauthorized {
+            api: Api::Partner, ..
+        } => error(
+            ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("{context}: {e}"),
+        )
+        .set_hint(
+            "Check api_key in the user mapping: the Partner API takes a partner's API key as a \
+             Bearer token. A vendor key (a public_key/private_key pair) is refused here: it \
+             belongs on a Vendor API server (without OPTIONS (api 'partner')).",
         ),
         ApiError::RateLimited { .. } => error(ERRCODE_FDW_ERROR, format!("{context}: {e}"))
             .set_hint(
@@ -121,9 +136,10 @@ pub fn raise_pushdown(e: &PushdownError) -> ! {
 pub fn option_report(e: &OptionError) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
-        OptionError::UnknownName { .. } | OptionError::NoResource { .. } => {
-            ERRCODE_FDW_INVALID_OPTION_NAME
-        }
+        OptionError::UnknownName { .. }
+        | OptionError::NoResource { .. }
+        | OptionError::WrongApi { .. } => ERRCODE_FDW_INVALID_OPTION_NAME,
+        OptionError::WrongKeyKind { .. } => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
         OptionError::InvalidValue { .. } | OptionError::WrongRowidColumn { .. } => {
             ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE
         }

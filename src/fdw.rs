@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use partnerstack_api::catalogue::{self, RESOURCES};
+use partnerstack_api::catalogue::{self, Api};
 use partnerstack_api::options::{Scope, validate};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgSqlErrorCode, pg_sys};
@@ -11,6 +11,7 @@ use supabase_wrappers::prelude::*;
 
 use crate::errors::{error, option_report};
 use crate::modify::ModifyState;
+use crate::options::server_options_by_name;
 use crate::scan;
 
 /// The `partnerstack` foreign data wrapper.
@@ -106,25 +107,35 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
                 "IMPORT FOREIGN SCHEMA partnerstack takes no options",
             ));
         }
+        let api = server_options_by_name(&stmt.server_name).api;
         let listed = |name: &str| stmt.table_list.iter().any(|t| t == name);
         for name in &stmt.table_list {
-            if catalogue::resource(name).is_none() {
+            if catalogue::resource_in(api, name).is_none() {
+                let which = match api {
+                    Api::Vendor => "PartnerStack",
+                    Api::Partner => "PartnerStack's Partner API",
+                };
+                let mut hint = format!("Tables: {}.", catalogue::table_names(api).join(", "));
+                if catalogue::resource_in(api.other(), name).is_some() {
+                    hint.push_str(&format!(
+                        " \"{name}\" is a table of {}: import it from one.",
+                        api.other().server_kind()
+                    ));
+                }
                 return Err(error(
                     PgSqlErrorCode::ERRCODE_FDW_TABLE_NOT_FOUND,
-                    format!("PartnerStack has no table \"{name}\""),
+                    format!("{which} has no table \"{name}\""),
                 )
-                .set_hint(format!(
-                    "Tables: {}.",
-                    catalogue::resource_names().join(", ")
-                )));
+                .set_hint(hint));
             }
         }
-        Ok(RESOURCES
+        Ok(api
+            .resources()
             .iter()
             .filter(|r| match stmt.list_type {
                 ImportSchemaType::FdwImportSchemaAll => true,
-                ImportSchemaType::FdwImportSchemaLimitTo => listed(r.name),
-                ImportSchemaType::FdwImportSchemaExcept => !listed(r.name),
+                ImportSchemaType::FdwImportSchemaLimitTo => listed(r.table_name()),
+                ImportSchemaType::FdwImportSchemaExcept => !listed(r.table_name()),
             })
             .map(|r| r.create_table_sql(&stmt.local_schema, &stmt.server_name))
             .collect())

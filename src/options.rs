@@ -49,9 +49,23 @@ pub fn table_options(relid: pg_sys::Oid) -> TableOptions {
     TableOptions::parse(&pairs).unwrap_or_else(|e| raise_option(&e))
 }
 
+/// The options of the foreign server called `name` (IMPORT FOREIGN SCHEMA names its server).
+pub fn server_options_by_name(name: &str) -> ServerOptions {
+    let name = std::ffi::CString::new(name).unwrap_or_default();
+    // SAFETY: `name` is a NUL-terminated string alive for the call; with missing_ok false
+    // GetForeignServerByName raises an ERROR for an unknown server instead of returning null,
+    // and the palloc'd result lives in the current memory context.
+    let serverid = unsafe { (*pg_sys::GetForeignServerByName(name.as_ptr(), false)).serverid };
+    server_options(serverid)
+}
+
 /// The resource foreign table `relid` (with these options) reads: its `resource` option, else
-/// its own name.
+/// its own name, among the resources of its server's API.
 pub fn table_resource(relid: pg_sys::Oid, options: &TableOptions) -> &'static Resource {
+    // SAFETY: GetForeignTable returns a palloc'd copy in the current memory context (or raises
+    // an ERROR for a relation that is not a foreign table).
+    let serverid = unsafe { (*pg_sys::GetForeignTable(relid)).serverid };
+    let api = server_options(serverid).api;
     // SAFETY: get_rel_name returns a palloc'd NUL-terminated copy of the name, or null when
     // the relation does not exist.
     let relname = unsafe {
@@ -65,7 +79,7 @@ pub fn table_resource(relid: pg_sys::Oid, options: &TableOptions) -> &'static Re
         }
     };
     options
-        .resource(&relname)
+        .resource_in(api, &relname)
         .unwrap_or_else(|e| raise_option(&e))
 }
 

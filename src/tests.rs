@@ -85,7 +85,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             tables,
-            "actions,conversions,customers,deals,groups,leads,links,partnerships,rewards,transactions,webhooks"
+            "actions,conversions,customers,deals,groups,leads,links,partners,partnerships,rewards,transactions,webhooks"
         );
         let types = Spi::get_one::<String>(
             "SELECT string_agg(column_name || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)
@@ -131,7 +131,8 @@ mod tests {
             count(
                 "SELECT count(*) FROM information_schema.foreign_tables WHERE foreign_table_schema = 'b'"
             ),
-            9
+            // Every vendor table but the two: partners joined the nine of 0.1.0.
+            10
         );
     }
 
@@ -142,6 +143,72 @@ mod tests {
              CREATE SCHEMA a;
              IMPORT FOREIGN SCHEMA partnerstack LIMIT TO (payouts) FROM SERVER ps_test INTO a;"
         ))
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn partner_server_imports_the_partner_tables() {
+        Spi::run(&format!(
+            "CREATE SERVER pp FOREIGN DATA WRAPPER partnerstack
+               OPTIONS (api 'partner', api_url '{CLOSED_API_URL}');
+             CREATE USER MAPPING FOR CURRENT_USER SERVER pp OPTIONS (api_key 'pak_never_shown');
+             CREATE SCHEMA pa;
+             IMPORT FOREIGN SCHEMA partnerstack FROM SERVER pp INTO pa;"
+        ))
+        .unwrap();
+        let tables = Spi::get_one::<String>(
+            "SELECT string_agg(c.relname || '=' || array_to_string(t.ftoptions, ';'), ' ' ORDER BY c.relname)
+             FROM pg_foreign_table t JOIN pg_class c ON c.oid = t.ftrelid
+             WHERE c.relnamespace = 'pa'::regnamespace",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            tables,
+            "actions=resource=partner.actions;rowid_column=key \
+             customers=resource=partner.customers;rowid_column=key \
+             links=resource=partner.links;rowid_column=key \
+             marketplace_programs=resource=partner.marketplace_programs;rowid_column=key \
+             partnerships=resource=partner.partnerships;rowid_column=key \
+             payouts=resource=partner.payouts;rowid_column=key \
+             rewards=resource=partner.rewards;rowid_column=key \
+             transactions=resource=partner.transactions;rowid_column=key"
+        );
+        // A list with no condition needs no request to plan.
+        let plan = explain("SELECT key FROM pa.payouts WHERE created_at >= '2025-01-01'");
+        assert!(
+            plan.contains("GET /payouts?min_created=1735689600000"),
+            "{plan}"
+        );
+    }
+
+    #[pg_test(error = "PartnerStack's Partner API has no table \"groups\"")]
+    fn partner_server_has_no_vendor_only_tables() {
+        Spi::run(&format!(
+            "CREATE SERVER pp FOREIGN DATA WRAPPER partnerstack
+               OPTIONS (api 'partner', api_url '{CLOSED_API_URL}');
+             CREATE SCHEMA pa;
+             IMPORT FOREIGN SCHEMA partnerstack LIMIT TO (groups) FROM SERVER pp INTO pa;"
+        ))
+        .unwrap();
+    }
+
+    #[pg_test(
+        error = "invalid value for option \"api\": \"both\" is neither 'vendor' nor 'partner'"
+    )]
+    fn validator_rejects_unknown_api() {
+        Spi::run("CREATE SERVER s FOREIGN DATA WRAPPER partnerstack OPTIONS (api 'both')").unwrap();
+    }
+
+    #[pg_test(
+        error = "foreign table \"p\" reads partner.payouts, which is not a resource of a Vendor API server (without OPTIONS (api 'partner'))"
+    )]
+    fn partner_table_on_a_vendor_server_is_refused() {
+        setup();
+        Spi::run(
+            "CREATE FOREIGN TABLE p (key text) SERVER ps_test OPTIONS (resource 'partner.payouts');
+             SELECT * FROM p",
+        )
         .unwrap();
     }
 
@@ -177,7 +244,7 @@ mod tests {
     }
 
     #[pg_test(
-        error = "invalid value for option \"resource\": \"payouts\" is not a PartnerStack resource; valid resources are: customers, partnerships, groups, deals, leads, transactions, rewards, actions, webhooks, links, conversions"
+        error = "invalid value for option \"resource\": \"payouts\" is not a PartnerStack resource; valid resources are: customers, partnerships, groups, deals, leads, transactions, rewards, actions, webhooks, links, partners, conversions"
     )]
     fn validator_rejects_unknown_resource() {
         Spi::run(

@@ -1,4 +1,5 @@
-//! The catalogue of PartnerStack Vendor API resources.
+//! The catalogue of PartnerStack resources: the Vendor API's ([`RESOURCES`]) and the Partner
+//! API's ([`PARTNER_RESOURCES`]).
 //!
 //! One declarative entry per resource drives everything else: the foreign-table DDL of
 //! IMPORT FOREIGN SCHEMA, which conditions become query parameters or lookups by key, how a JSON
@@ -52,6 +53,9 @@ pub enum Source {
     Nested(&'static str, &'static str),
     /// Never sent back by the API: reads as NULL (a write-only input such as rewards' `target`).
     WriteOnly,
+    /// Two text fields joined by a space, the NULL or empty ones left out (`partners.name` from
+    /// a partnership's `first_name` and `last_name`); NULL when both are.
+    FullName(&'static str, &'static str),
 }
 
 /// How a column may be pushed down to the API.
@@ -243,10 +247,60 @@ const NO_WRITES: Writes = Writes {
     confirm: None,
 };
 
+/// Which PartnerStack API a server reads (§1.2): they share the host and several paths but
+/// not the auth, the shapes or the filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// The Vendor API: a program's key pair, HTTP Basic (`public_key`, `private_key`).
+    Vendor,
+    /// The Partner API: a partner's `api_key`, `Authorization: Bearer`.
+    Partner,
+}
+
+impl Api {
+    /// Parses the server option `api` (`vendor` or `partner`, any case).
+    pub fn from_option(value: &str) -> Option<Api> {
+        match value.to_ascii_lowercase().as_str() {
+            "vendor" => Some(Api::Vendor),
+            "partner" => Some(Api::Partner),
+            _ => None,
+        }
+    }
+
+    /// The resources of this API.
+    pub fn resources(self) -> &'static [Resource] {
+        match self {
+            Api::Vendor => RESOURCES,
+            Api::Partner => PARTNER_RESOURCES,
+        }
+    }
+
+    /// How a user names this kind of server in messages.
+    pub fn server_kind(self) -> &'static str {
+        match self {
+            Api::Vendor => "a Vendor API server (without OPTIONS (api 'partner'))",
+            Api::Partner => "a Partner API server (OPTIONS (api 'partner'))",
+        }
+    }
+
+    /// The other API.
+    pub fn other(self) -> Api {
+        match self {
+            Api::Vendor => Api::Partner,
+            Api::Partner => Api::Vendor,
+        }
+    }
+}
+
+/// How the `resource` option of a Partner API table starts: the prefix keeps a Partner
+/// resource apart from the Vendor resource of the same name (`partner.customers`).
+pub const PARTNER_PREFIX: &str = "partner.";
+
 /// One PartnerStack resource, exposed as one foreign table.
 #[derive(Debug, Clone, Copy)]
 pub struct Resource {
-    /// Foreign table name, and the value of the table option `resource`.
+    /// The value of the table option `resource`; also the foreign table's name, without
+    /// [`PARTNER_PREFIX`] for a Partner API resource (which that prefix marks).
     pub name: &'static str,
     /// List path below the API base URL; `{}` stands for a path parameter (links).
     pub list_path: &'static str,
@@ -263,6 +317,20 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// The API the resource belongs to.
+    pub fn api(&self) -> Api {
+        if self.name.starts_with(PARTNER_PREFIX) {
+            Api::Partner
+        } else {
+            Api::Vendor
+        }
+    }
+
+    /// The name IMPORT FOREIGN SCHEMA gives its table (`payouts` for `partner.payouts`).
+    pub fn table_name(&self) -> &'static str {
+        self.name.strip_prefix(PARTNER_PREFIX).unwrap_or(self.name)
+    }
+
     /// Looks a column up by name.
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
@@ -304,7 +372,7 @@ impl Resource {
         format!(
             "CREATE FOREIGN TABLE {}.{} (\n{}\n) SERVER {} OPTIONS (resource {}, rowid_column {})",
             quote_ident(schema),
-            quote_ident(self.name),
+            quote_ident(self.table_name()),
             columns.join(",\n"),
             quote_ident(server),
             quote_literal(self.name),
@@ -334,9 +402,26 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// Looks a resource up by its table name.
+/// Looks a resource up by its `resource` option: a Vendor API name, or a Partner API one with
+/// [`PARTNER_PREFIX`].
 pub fn resource(name: &str) -> Option<&'static Resource> {
-    RESOURCES.iter().find(|r| r.name == name)
+    RESOURCES
+        .iter()
+        .chain(PARTNER_RESOURCES)
+        .find(|r| r.name == name)
+}
+
+/// Looks a resource of `api` up by its table name or its `resource` option: on a Partner API
+/// server `customers` is the Partner API's customers.
+pub fn resource_in(api: Api, name: &str) -> Option<&'static Resource> {
+    api.resources()
+        .iter()
+        .find(|r| r.name == name || r.table_name() == name)
+}
+
+/// Table names of the resources of `api`, for messages.
+pub fn table_names(api: Api) -> Vec<&'static str> {
+    api.resources().iter().map(Resource::table_name).collect()
 }
 
 /// Names of every resource, for messages.
@@ -834,6 +919,43 @@ pub static RESOURCES: &[Resource] = &[
         ],
     },
     Resource {
+        name: "partners",
+        // No vendor partners endpoint (§4.3, §6 #15): a partnership carries its partner's
+        // identity and partner_key is unique per program (§4.2), so a partnership is a partner.
+        list_path: "/partnerships",
+        item_path: None,
+        description: "PartnerStack partners of your program, one row per partnership \
+                      (GET /v2/partnerships); partner_key = ... is pushed",
+        readable: true,
+        writes: Writes {
+            refusal: "partners are read from partnerships: write to partnerships instead",
+            ..NO_WRITES
+        },
+        columns: &[
+            pushed(text("partner_key"), Pushdown::Equality("partner_key")),
+            Column {
+                source: Source::FullName("first_name", "last_name"),
+                ..text("name")
+            },
+            text("email"),
+            text("first_name"),
+            text("last_name"),
+            nested(text("group_key"), "group", "key"),
+            nested(text("group_name"), "group", "name"),
+            text_array("tags"),
+            timestamp("joined_at"),
+            json("manager"),
+            json("tier"),
+            json("address"),
+            json("stats"),
+            // The partnership's key (part_...): what customers and links point at.
+            KEY,
+            CREATED,
+            UPDATED,
+            ATTRS,
+        ],
+    },
+    Resource {
         name: "conversions",
         // Not a list: the S2S endpoint only takes POSTs (§4.15). Reads are refused by
         // `pushdown::check_readable`; a read that skips it gets the API's 404 for this path.
@@ -863,6 +985,200 @@ pub static RESOURCES: &[Resource] = &[
             optional(object("meta")),
         ],
     },
+];
+
+/// Partner API tables: read-only, the reference documents no Partner API writes (§4.11–§4.14).
+const PARTNER_READ_ONLY: Writes = Writes {
+    refusal: "Partner API tables are read-only: the PartnerStack reference documents no Partner \
+              API writes",
+    ..NO_WRITES
+};
+
+/// A read-only Partner API resource listed at `list_path`.
+const fn partner(
+    name: &'static str,
+    list_path: &'static str,
+    description: &'static str,
+    columns: &'static [Column],
+) -> Resource {
+    Resource {
+        name,
+        list_path,
+        item_path: None,
+        columns,
+        description,
+        readable: true,
+        writes: PARTNER_READ_ONLY,
+    }
+}
+
+/// The Partner API's resources (§1.2, §4.11–§4.14): what a partner reads with its `api_key`
+/// on a server with `OPTIONS (api 'partner')`. Shapes beyond `key`, `created_at` and
+/// `updated_at` are the reference's Partner-only fields (low to medium confidence, see the
+/// README); every other field is in `attrs`.
+pub static PARTNER_RESOURCES: &[Resource] = &[
+    partner(
+        "partner.payouts",
+        "/payouts",
+        "PartnerStack Partner API payouts (GET /v2/payouts)",
+        &[
+            KEY,
+            bigint("amount"),
+            text("currency"),
+            json("provider"),
+            timestamp("sent_at"),
+            text("status"),
+            timestamp("withdrawal_date"),
+            CREATED,
+            // §3: payouts filter on created only.
+            UPDATED_LOCAL,
+            ATTRS,
+        ],
+    ),
+    Resource {
+        // `{company_key}`: the program's key (co_..., §1.7, §4.14).
+        item_path: Some("/marketplace/programs/{}"),
+        ..partner(
+            "partner.marketplace_programs",
+            "/marketplace/programs",
+            "PartnerStack Partner API marketplace programs (GET /v2/marketplace/programs); \
+             key = ... is GET /v2/marketplace/programs/{company_key}",
+            &[
+                KEY_LOOKUP,
+                bigint("id"),
+                text("name"),
+                text("description"),
+                // The `category` filter takes one category; an array column has no equality to
+                // push it from, so it is filtered locally.
+                text_array("category"),
+                text("country"),
+                boolean("has_sub_id"),
+                text("logo"),
+                text("website"),
+                json("offers"),
+                json("promotions"),
+                CREATED,
+                ATTRS,
+            ],
+        )
+    },
+    // The flat list is Partner API only (§4.11).
+    partner(
+        "partner.links",
+        "/links",
+        "PartnerStack Partner API tracking links (GET /v2/links)",
+        &[KEY, text("dest"), text("url"), ATTRS],
+    ),
+    partner(
+        "partner.customers",
+        "/customers",
+        "PartnerStack Partner API customers you referred (GET /v2/customers)",
+        &[
+            KEY,
+            text("email"),
+            text("name"),
+            boolean("archived"),
+            json("company"),
+            text("country_iso"),
+            boolean("has_paid"),
+            text("shared_id"),
+            text_array("sub_ids"),
+            CREATED,
+            UPDATED_LOCAL,
+            ATTRS,
+        ],
+    ),
+    partner(
+        "partner.transactions",
+        "/transactions",
+        "PartnerStack Partner API transactions of your customers (GET /v2/transactions)",
+        &[
+            KEY,
+            bigint("amount"),
+            bigint("amount_usd"),
+            text("currency"),
+            boolean("approved"),
+            boolean("archived"),
+            json("company"),
+            text("partnership_key"),
+            json("customer"),
+            CREATED,
+            UPDATED_LOCAL,
+            ATTRS,
+        ],
+    ),
+    partner(
+        "partner.rewards",
+        "/rewards",
+        "PartnerStack Partner API rewards you earned (GET /v2/rewards)",
+        &[
+            KEY,
+            bigint("amount"),
+            text("currency"),
+            text("description"),
+            pushed(text("reward_status"), Pushdown::Equality("status")),
+            pushed(text("payment_status"), Pushdown::Equality("payment_status")),
+            timestamp("payment_date"),
+            text("payout_id"),
+            boolean("withdrawn"),
+            json("source"),
+            json("company"),
+            // The Partner-side `company_key` filter (§3), read back from `company.key`.
+            pushed(
+                nested(text("company_key"), "company", "key"),
+                Pushdown::Equality("company_key"),
+            ),
+            json("customer"),
+            text("decline_reason"),
+            CREATED,
+            UPDATED_LOCAL,
+            ATTRS,
+        ],
+    ),
+    partner(
+        "partner.partnerships",
+        "/partnerships",
+        "PartnerStack Partner API partnerships: the programs you joined (GET /v2/partnerships)",
+        &[
+            KEY,
+            boolean("claimed"),
+            json("company"),
+            nested(text("company_key"), "company", "key"),
+            boolean("has_sub_id"),
+            boolean("is_archived"),
+            json("offers"),
+            text("status"),
+            // §6 #16: order_by, has_sub_id, include_offers, include_archived; no date filters.
+            timestamp("created_at"),
+            UPDATED_LOCAL,
+            ATTRS,
+        ],
+    ),
+    partner(
+        "partner.actions",
+        "/actions",
+        "PartnerStack Partner API actions credited to you (GET /v2/actions)",
+        &[
+            KEY,
+            pushed(text("type"), Pushdown::Equality("action_type")),
+            bigint("value"),
+            boolean("archived"),
+            pushed(
+                text("partnership_key"),
+                Pushdown::Equality("partnership_key"),
+            ),
+            json("customer"),
+            // The Partner variant's `customer_key` filter (§3), read back from `customer.key`.
+            pushed(
+                nested(text("customer_key"), "customer", "key"),
+                Pushdown::Equality("customer_key"),
+            ),
+            json("company"),
+            CREATED,
+            UPDATED,
+            ATTRS,
+        ],
+    ),
 ];
 
 #[cfg(test)]
@@ -980,7 +1296,11 @@ mod tests {
             .filter(|r| r.writes.create_path.is_none())
             .map(|r| r.name)
             .collect();
-        assert_eq!(writable, ["groups", "links"], "read-only resources");
+        assert_eq!(
+            writable,
+            ["groups", "links", "partners"],
+            "read-only resources"
+        );
     }
 
     #[test]
@@ -1002,6 +1322,7 @@ mod tests {
                 ("actions", Some("key")),
                 ("webhooks", Some("key")),
                 ("links", None),
+                ("partners", None),
                 ("conversions", None),
             ]
         );
@@ -1028,5 +1349,138 @@ mod tests {
             "{sql}"
         );
         assert!(sql.starts_with("CREATE FOREIGN TABLE \"partnerstack\".\"groups\""));
+    }
+
+    #[test]
+    fn partner_resources_are_marked_read_only_and_named_for_their_tables() {
+        let tables: Vec<_> = PARTNER_RESOURCES.iter().map(Resource::table_name).collect();
+        assert_eq!(
+            tables,
+            [
+                "payouts",
+                "marketplace_programs",
+                "links",
+                "customers",
+                "transactions",
+                "rewards",
+                "partnerships",
+                "actions"
+            ]
+        );
+        for r in PARTNER_RESOURCES {
+            assert_eq!(r.api(), Api::Partner, "{}", r.name);
+            assert!(r.readable && r.column("key").is_some(), "{}", r.name);
+            assert_eq!(r.columns.last().unwrap().name, "attrs", "{}", r.name);
+            let mut names: Vec<_> = r.columns.iter().map(|c| c.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), r.columns.len(), "{} repeats a column", r.name);
+            assert!(r.writes.create_path.is_none() && r.rowid_column().is_none());
+            assert!(r.columns.iter().all(|c| c.write == READ_ONLY), "{}", r.name);
+            assert!(r.path_parameter().is_none(), "{}", r.name);
+            assert_eq!(resource(r.name).map(|f| f.name), Some(r.name));
+            assert_eq!(
+                resource_in(Api::Partner, r.table_name()).map(|f| f.name),
+                Some(r.name)
+            );
+        }
+        for r in RESOURCES {
+            assert_eq!(r.api(), Api::Vendor, "{}", r.name);
+            assert_eq!(r.table_name(), r.name);
+        }
+        assert_eq!(
+            resource_in(Api::Partner, "customers").unwrap().name,
+            "partner.customers"
+        );
+        assert_eq!(
+            resource_in(Api::Vendor, "customers").unwrap().name,
+            "customers"
+        );
+        assert!(resource_in(Api::Vendor, "payouts").is_none());
+        assert!(resource_in(Api::Partner, "groups").is_none());
+        assert!(
+            resource("payouts").is_none(),
+            "Partner names need their prefix"
+        );
+    }
+
+    #[test]
+    fn partner_ddl_names_the_table_and_the_prefixed_resource() {
+        let sql = resource("partner.payouts")
+            .unwrap()
+            .create_table_sql("ps", "partner_srv");
+        assert!(
+            sql.starts_with("CREATE FOREIGN TABLE \"ps\".\"payouts\""),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with("OPTIONS (resource 'partner.payouts', rowid_column 'key')"),
+            "{sql}"
+        );
+        let programs = resource("partner.marketplace_programs").unwrap();
+        assert_eq!(programs.item_key().unwrap().name, "key");
+        assert_eq!(programs.item_path, Some("/marketplace/programs/{}"));
+    }
+
+    #[test]
+    fn partner_filters_are_the_references() {
+        let pushed = |name: &str| -> Vec<(&str, Pushdown)> {
+            resource(name)
+                .unwrap()
+                .columns
+                .iter()
+                .filter(|c| c.pushdown != Pushdown::None)
+                .map(|c| (c.name, c.pushdown))
+                .collect()
+        };
+        assert_eq!(
+            pushed("partner.payouts"),
+            [("created_at", Pushdown::CreatedRange)]
+        );
+        assert_eq!(
+            pushed("partner.rewards"),
+            [
+                ("reward_status", Pushdown::Equality("status")),
+                ("payment_status", Pushdown::Equality("payment_status")),
+                ("company_key", Pushdown::Equality("company_key")),
+                ("created_at", Pushdown::CreatedRange)
+            ]
+        );
+        assert_eq!(
+            pushed("partner.actions"),
+            [
+                ("type", Pushdown::Equality("action_type")),
+                ("partnership_key", Pushdown::Equality("partnership_key")),
+                ("customer_key", Pushdown::Equality("customer_key")),
+                ("created_at", Pushdown::CreatedRange),
+                ("updated_at", Pushdown::UpdatedRange)
+            ]
+        );
+        assert!(pushed("partner.partnerships").is_empty());
+        assert!(pushed("partner.links").is_empty());
+    }
+
+    #[test]
+    fn partners_are_partnerships_with_partner_key_pushed() {
+        let p = resource("partners").unwrap();
+        assert_eq!(p.list_path, "/partnerships");
+        assert_eq!(
+            p.column("partner_key").unwrap().pushdown,
+            Pushdown::Equality("partner_key")
+        );
+        assert_eq!(
+            p.column("name").unwrap().source,
+            Source::FullName("first_name", "last_name")
+        );
+        assert!(p.writes.create_path.is_none() && p.rowid_column().is_none());
+    }
+
+    #[test]
+    fn api_option() {
+        assert_eq!(Api::from_option("Partner"), Some(Api::Partner));
+        assert_eq!(Api::from_option("vendor"), Some(Api::Vendor));
+        assert_eq!(Api::from_option("both"), None);
+        assert_eq!(Api::Vendor.other(), Api::Partner);
+        assert!(Api::Partner.server_kind().contains("api 'partner'"));
     }
 }

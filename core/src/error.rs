@@ -3,9 +3,11 @@
 /// What went wrong talking to PartnerStack. No variant ever carries a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
-    /// 401 or 403: the key pair was refused.
+    /// 401 or 403: the key pair (or the Partner API key) was refused.
     #[error("PartnerStack refused the API keys (HTTP {status}: {message})")]
     Unauthorized {
+        /// The API the keys were sent to: a 401 there may mean keys of the other API.
+        api: crate::catalogue::Api,
         /// HTTP status.
         status: u16,
         /// The API's message, shortened.

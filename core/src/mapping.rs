@@ -196,6 +196,23 @@ pub fn map_item<'a>(
         .collect()
 }
 
+/// `first last` from two text fields, leaving out NULL, empty and non-text ones (each is a
+/// column of its own, where a wrong type is reported); NULL when nothing is left.
+fn full_name<'a>(fields: &Fields<'a>, first: &str, last: &str) -> Value<'a> {
+    let part = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|raw| serde_json::from_str::<Text>(raw.get()).ok())
+            .map(|t| t.0)
+            .filter(|t| !t.trim().is_empty())
+    };
+    match (part(first), part(last)) {
+        (None, None) => Value::Null,
+        (Some(one), None) | (None, Some(one)) => Value::Text(one),
+        (Some(first), Some(last)) => Value::Text(Cow::Owned(format!("{first} {last}"))),
+    }
+}
+
 /// Maps one column of one item.
 pub fn map_column<'a>(
     resource: &Resource,
@@ -212,6 +229,7 @@ pub fn map_column<'a>(
                 .map_or(Value::Null, |p| Value::Text(Cow::Borrowed(p))));
         }
         Source::WriteOnly => return Ok(Value::Null),
+        Source::FullName(first, last) => return Ok(full_name(fields, first, last)),
         Source::Field(name) => fields.get(name),
         Source::FieldOrAlias(name, alias) => fields.get(name).or_else(|| fields.get(alias)),
         Source::Nested(object, name) => match fields.get(object).map(RawValue::get) {
@@ -315,6 +333,38 @@ mod tests {
         let all: Vec<usize> = (0..r.columns.len()).collect();
         let it = item(json);
         map_item(r, &it, &all).map(|v| v.into_iter().map(Value::into_owned).collect())
+    }
+
+    #[test]
+    fn partners_join_first_and_last_name_and_read_the_group() {
+        let r = resource("partners").unwrap();
+        let name_of = |json: &str| {
+            let values = map_all("partners", json).unwrap();
+            let at = |n: &str| values[r.columns.iter().position(|c| c.name == n).unwrap()].clone();
+            (at("name"), at("group_key"), at("key"))
+        };
+        let (name, group, key) = name_of(
+            r#"{"key":"part_1","partner_key":"ada","first_name":"Ada","last_name":"Lovelace",
+                "group":{"key":"grup_1","name":"Default"}}"#,
+        );
+        assert_eq!(name, Value::Text("Ada Lovelace".into()));
+        assert_eq!(group, Value::Text("grup_1".into()));
+        assert_eq!(key, Value::Text("part_1".into()));
+        let (name, group, _) =
+            name_of(r#"{"key":"p","first_name":null,"last_name":"山田","group":null}"#);
+        assert_eq!(name, Value::Text("山田".into()));
+        assert_eq!(group, Value::Null);
+        assert_eq!(name_of(r#"{"key":"p","first_name":" "}"#).0, Value::Null);
+    }
+
+    #[test]
+    fn partner_payout_maps_with_unknown_fields_in_attrs() {
+        let json = r#"{"key":"pay_1","amount":1200,"currency":"USD","provider":{"key":"stripe"},
+            "sent_at":null,"status":"successful","created_at":1700000000000,"new_field":1}"#;
+        let values = map_all("partner.payouts", json).unwrap();
+        assert_eq!(values[1], Value::BigInt(1200));
+        assert_eq!(values[4], Value::Null);
+        assert_eq!(values.last().unwrap(), &Value::Json(json.into()));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::catalogue::{self, Resource, UpdateMethod};
+use crate::catalogue::{self, Api, Resource, UpdateMethod};
 use crate::client::{
     ClientConfig, DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_REQUESTS_PER_MINUTE,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RETRY_BASE_MS,
@@ -62,6 +62,8 @@ pub enum Check {
     InsertMode,
     /// The name of a resource of the catalogue.
     Resource,
+    /// `vendor` or `partner`, in any case.
+    Api,
     /// Any text: checked against the table's resource when the table is written.
     Any,
 }
@@ -89,6 +91,9 @@ impl Check {
             Check::InsertMode => InsertMode::from_option(value)
                 .map(drop)
                 .ok_or_else(|| format!("\"{value}\" is neither 'insert' nor 'upsert'")),
+            Check::Api => Api::from_option(value)
+                .map(drop)
+                .ok_or_else(|| format!("\"{value}\" is neither 'vendor' nor 'partner'")),
             Check::Resource => catalogue::resource(value).map(drop).ok_or_else(|| {
                 format!(
                     "\"{value}\" is not a PartnerStack resource; valid resources are: {}",
@@ -177,6 +182,13 @@ pub const OPTIONS: &[OptionSpec] = &[
         check: Check::Url,
         default: OptionDefault::Value(DEFAULT_API_URL),
         doc: "API base URL",
+    },
+    OptionSpec {
+        name: "api",
+        scopes: SERVER,
+        check: Check::Api,
+        default: OptionDefault::Value("vendor"),
+        doc: "which API: `vendor` (key pair, Basic auth) or `partner` (the Partner API: `api_key`, Bearer; read-only tables)",
     },
     OptionSpec {
         name: "page_size",
@@ -294,6 +306,14 @@ pub const OPTIONS: &[OptionSpec] = &[
         doc: "the key pair (server-level fallback accepted)",
     },
     OptionSpec {
+        name: "api_key",
+        // A secret: only in the user mapping, whose options other roles cannot read.
+        scopes: &[Scope::UserMapping],
+        check: Check::NotBlank,
+        default: OptionDefault::Nothing,
+        doc: "a partner's Partner API key (Bearer), for a server with `api 'partner'`; user mapping only",
+    },
+    OptionSpec {
         name: "s2s_token",
         scopes: KEY_SCOPES,
         check: Check::NotBlank,
@@ -305,7 +325,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         scopes: TABLE,
         check: Check::Resource,
         default: OptionDefault::Behaviour("table name"),
-        doc: "which resource the table reads",
+        doc: "which resource the table reads (a Partner API table: `partner.` and its name, e.g. `partner.payouts`)",
     },
     OptionSpec {
         name: "rowid_column",
@@ -379,6 +399,31 @@ pub enum OptionError {
         /// The foreign table.
         table: String,
     },
+    /// Keys of the other API in the user mapping of a server (a Vendor key pair for a Partner
+    /// API server, or the reverse). Names no value.
+    #[error(
+        "{} takes {}, but the user mapping holds {}",
+        server_api.server_kind(),
+        key_names(*server_api),
+        key_names(server_api.other())
+    )]
+    WrongKeyKind {
+        /// The API of the server.
+        server_api: Api,
+    },
+    /// A foreign table whose resource belongs to the other API than its server's.
+    #[error(
+        "foreign table \"{table}\" reads {resource}, which is not a resource of {}",
+        server_api.server_kind()
+    )]
+    WrongApi {
+        /// The foreign table.
+        table: String,
+        /// Its `resource` option, or its name.
+        resource: String,
+        /// The API of its server.
+        server_api: Api,
+    },
     /// A `rowid_column` other than the column the API addresses the resource by.
     #[error(
         "foreign table \"{table}\" must have rowid_column '{expected}': PartnerStack addresses {resource} by it"
@@ -405,17 +450,53 @@ impl OptionError {
                     format!("Valid options are: {}.", accepted.join(", "))
                 })
             }
+            OptionError::MissingKey { name: "api_key" } => Some(
+                "Set it in the user mapping: CREATE USER MAPPING FOR CURRENT_USER SERVER ... \
+                 OPTIONS (api_key '...'), the partner's Partner API key."
+                    .to_owned(),
+            ),
             OptionError::MissingKey { .. } => Some(
                 "Set it in the user mapping: CREATE USER MAPPING FOR CURRENT_USER SERVER ... \
                  OPTIONS (public_key '...', private_key '...')."
                     .to_owned(),
             ),
+            OptionError::WrongKeyKind { server_api } => Some(format!(
+                "Use {} on {}; this server needs {} in its user mapping.",
+                key_names(server_api.other()),
+                server_api.other().server_kind(),
+                key_names(*server_api)
+            )),
+            OptionError::WrongApi { server_api, .. } => Some(format!(
+                "Read it through {}, or use one of this server's tables: {}.",
+                server_api.other().server_kind(),
+                catalogue::table_names(*server_api).join(", ")
+            )),
+            OptionError::InvalidValue {
+                name: "resource", ..
+            } => Some(format!(
+                "Partner API tables (on a server with OPTIONS (api 'partner')) are named with \
+                 the prefix {}: {}.",
+                catalogue::PARTNER_PREFIX,
+                catalogue::PARTNER_RESOURCES
+                    .iter()
+                    .map(|r| r.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             OptionError::NoResource { .. } => Some(format!(
                 "Set OPTIONS (resource '...') to one of: {}.",
                 catalogue::resource_names().join(", ")
             )),
             OptionError::InvalidValue { .. } | OptionError::WrongRowidColumn { .. } => None,
         }
+    }
+}
+
+/// The keys an API authenticates with, for messages.
+fn key_names(api: Api) -> &'static str {
+    match api {
+        Api::Vendor => "a Vendor API key pair (public_key, private_key)",
+        Api::Partner => "a Partner API key (api_key)",
     }
 }
 
@@ -490,6 +571,8 @@ pub struct Keys {
     pub private_key: Option<String>,
     /// Bearer token of S2S conversion tracking. Never printed.
     pub s2s_token: Option<String>,
+    /// A partner's Partner API key (Bearer). Never printed.
+    pub api_key: Option<String>,
 }
 
 impl fmt::Debug for Keys {
@@ -499,6 +582,7 @@ impl fmt::Debug for Keys {
             .field("public_key", &self.public_key)
             .field("private_key", &redacted(&self.private_key))
             .field("s2s_token", &redacted(&self.s2s_token))
+            .field("api_key", &redacted(&self.api_key))
             .finish()
     }
 }
@@ -514,6 +598,7 @@ impl Keys {
             public_key: given.get("public_key"),
             private_key: given.get("private_key"),
             s2s_token: given.get("s2s_token"),
+            api_key: given.get("api_key"),
         }
     }
 }
@@ -532,6 +617,8 @@ pub struct ServerOptions {
     pub update_method: Option<UpdateMethod>,
     /// Keys set on the server: a fallback for the user mapping's.
     pub keys: Keys,
+    /// The API the server reads.
+    pub api: Api,
 }
 
 impl ServerOptions {
@@ -556,6 +643,10 @@ impl ServerOptions {
                 .get("update_method")
                 .and_then(|v| UpdateMethod::from_option(&v)),
             keys: Keys::read(&given),
+            api: given
+                .get("api")
+                .and_then(|v| Api::from_option(&v))
+                .expect("api is validated and has a default"),
         })
     }
 
@@ -584,7 +675,27 @@ impl ServerOptions {
                     .or_else(|| (!needs_keys).then(String::new))
                     .ok_or(OptionError::MissingKey { name })
             };
+        let has = |from_mapping: &Option<String>, from_server: &Option<String>| {
+            from_mapping.is_some() || from_server.is_some()
+        };
+        let has_pair = has(&mapping.public_key, &self.keys.public_key)
+            || has(&mapping.private_key, &self.keys.private_key);
+        let has_api_key = has(&mapping.api_key, &self.keys.api_key);
         let mut client = self.client.clone();
+        if self.api == Api::Partner {
+            if !has_api_key && has_pair {
+                return Err(OptionError::WrongKeyKind {
+                    server_api: Api::Partner,
+                });
+            }
+            client.partner_api_key = Some(key("api_key", &mapping.api_key, &self.keys.api_key)?);
+            return Ok(client);
+        }
+        if needs_keys && has_api_key && !has_pair {
+            return Err(OptionError::WrongKeyKind {
+                server_api: Api::Vendor,
+            });
+        }
         client.public_key = key("public_key", &mapping.public_key, &self.keys.public_key)?;
         client.private_key = key("private_key", &mapping.private_key, &self.keys.private_key)?;
         client.s2s_token = mapping
@@ -650,6 +761,29 @@ impl TableOptions {
             OptionError::NoResource {
                 table: table.to_owned(),
             }
+        })
+    }
+
+    /// The resource the foreign table `table` of a server of `api` reads: its `resource`
+    /// option, else its own name, looked up among `api`'s resources (on a Partner API server
+    /// `customers` is the Partner API's customers). A resource of the other API is an error
+    /// whose hint names the other kind of server.
+    pub fn resource_in(&self, api: Api, table: &str) -> Result<&'static Resource, OptionError> {
+        let name = self.resource.as_deref().unwrap_or(table);
+        if let Some(found) = catalogue::resource_in(api, name) {
+            return Ok(found);
+        }
+        if catalogue::resource(name).is_some()
+            || catalogue::resource_in(api.other(), name).is_some()
+        {
+            return Err(OptionError::WrongApi {
+                table: table.to_owned(),
+                resource: name.to_owned(),
+                server_api: api,
+            });
+        }
+        Err(OptionError::NoResource {
+            table: table.to_owned(),
         })
     }
 

@@ -43,6 +43,7 @@ fn accepted_options_per_scope() {
         accepted(Scope::Server),
         [
             "api_url",
+            "api",
             "page_size",
             "connect_timeout_ms",
             "timeout_ms",
@@ -61,7 +62,7 @@ fn accepted_options_per_scope() {
     );
     assert_eq!(
         accepted(Scope::UserMapping),
-        ["public_key", "private_key", "s2s_token"]
+        ["public_key", "private_key", "api_key", "s2s_token"]
     );
     assert_eq!(
         accepted(Scope::Table),
@@ -79,7 +80,7 @@ fn unknown_names_are_refused_with_the_accepted_ones() {
     );
     let hint = e.hint().unwrap();
     assert!(
-        hint.starts_with("Valid options are: api_url, page_size,"),
+        hint.starts_with("Valid options are: api_url, api, page_size,"),
         "{hint}"
     );
     assert!(hint.ends_with("s2s_token."), "{hint}");
@@ -91,7 +92,7 @@ fn unknown_names_are_refused_with_the_accepted_ones() {
     );
     assert_eq!(
         e.hint().unwrap(),
-        "Valid options are: public_key, private_key, s2s_token."
+        "Valid options are: public_key, private_key, api_key, s2s_token."
     );
 
     let e = validate(Scope::Wrapper, &pairs(&[("page_size", "10")])).unwrap_err();
@@ -212,6 +213,7 @@ fn server_options_are_read_typed() {
         public_key: Some("pk".into()),
         private_key: Some("sk".into()),
         s2s_token: None,
+        api_key: None,
     };
     let config = server.client_config(&keys, true).unwrap();
     assert_eq!(config.api_url, "http://127.0.0.1:9/api/v2");
@@ -384,4 +386,140 @@ fn readme_options_table_matches_the_list() {
         documented == generated,
         "README.md's Options table differs from core/src/options.rs; replace it with:\n\n{generated}"
     );
+}
+
+#[test]
+fn api_is_a_server_option_defaulting_to_vendor() {
+    assert_eq!(ServerOptions::parse(&[]).unwrap().api, Api::Vendor);
+    let partner = ServerOptions::parse(&pairs(&[("api", "Partner")])).unwrap();
+    assert_eq!(partner.api, Api::Partner);
+    let e = ServerOptions::parse(&pairs(&[("api", "both")])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value for option \"api\": \"both\" is neither 'vendor' nor 'partner'"
+    );
+    assert!(validate(Scope::UserMapping, &pairs(&[("api", "partner")])).is_err());
+    assert!(validate(Scope::UserMapping, &pairs(&[("api_key", "pak")])).is_ok());
+    assert!(validate(Scope::UserMapping, &pairs(&[("api_key", " ")])).is_err());
+}
+
+#[test]
+fn a_partner_server_sends_the_api_key_and_never_shows_it() {
+    let server = ServerOptions::parse(&pairs(&[("api", "partner")])).unwrap();
+    let mapping = Keys::from_user_mapping(&pairs(&[("api_key", "pak_secret")])).unwrap();
+    assert!(!format!("{mapping:?}").contains("pak_secret"));
+    let config = server.client_config(&mapping, true).unwrap();
+    assert_eq!(config.partner_api_key.as_deref(), Some("pak_secret"));
+    assert_eq!(config.api(), Api::Partner);
+    assert!(!format!("{config:?}").contains("pak_secret"));
+    // Missing: the hint shows the api_key option.
+    let e = server.client_config(&Keys::default(), true).unwrap_err();
+    assert_eq!(e, OptionError::MissingKey { name: "api_key" });
+    assert!(e.hint().unwrap().contains("OPTIONS (api_key '...')"));
+    // A secret kept out of the server's options, which every role that sees the server reads.
+    assert!(ServerOptions::parse(&pairs(&[("api", "partner"), ("api_key", "pak_s")])).is_err());
+}
+
+#[test]
+fn keys_of_the_other_api_name_the_other_kind_of_server() {
+    let vendor_pair = Keys::from_user_mapping(&pairs(&[
+        ("public_key", "pk_1"),
+        ("private_key", "sk_secret"),
+    ]))
+    .unwrap();
+    let partner = ServerOptions::parse(&pairs(&[("api", "partner")])).unwrap();
+    let e = partner.client_config(&vendor_pair, true).unwrap_err();
+    assert_eq!(
+        e,
+        OptionError::WrongKeyKind {
+            server_api: Api::Partner
+        }
+    );
+    let text = format!("{e} {}", e.hint().unwrap());
+    assert!(
+        text.contains("a Vendor API server (without OPTIONS (api 'partner'))"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sk_secret") && !text.contains("pk_1"),
+        "{text}"
+    );
+
+    let partner_key = Keys::from_user_mapping(&pairs(&[("api_key", "pak_secret")])).unwrap();
+    let vendor = ServerOptions::parse(&[]).unwrap();
+    let e = vendor.client_config(&partner_key, true).unwrap_err();
+    assert_eq!(
+        e,
+        OptionError::WrongKeyKind {
+            server_api: Api::Vendor
+        }
+    );
+    let text = format!("{e} {}", e.hint().unwrap());
+    assert!(
+        text.contains("a Partner API server (OPTIONS (api 'partner'))"),
+        "{text}"
+    );
+    assert!(!text.contains("pak_secret"), "{text}");
+    // Both kinds given: each server takes its own.
+    let both = Keys {
+        api_key: Some("pak".into()),
+        ..vendor_pair.clone()
+    };
+    assert_eq!(
+        vendor.client_config(&both, true).unwrap().partner_api_key,
+        None
+    );
+    assert_eq!(
+        partner
+            .client_config(&both, true)
+            .unwrap()
+            .partner_api_key
+            .as_deref(),
+        Some("pak")
+    );
+}
+
+#[test]
+fn tables_resolve_among_their_servers_api() {
+    let plain = TableOptions::parse(&[]).unwrap();
+    assert_eq!(
+        plain.resource_in(Api::Partner, "customers").unwrap().name,
+        "partner.customers"
+    );
+    assert_eq!(
+        plain.resource_in(Api::Vendor, "customers").unwrap().name,
+        "customers"
+    );
+    assert_eq!(
+        plain.resource_in(Api::Partner, "payouts").unwrap().name,
+        "partner.payouts"
+    );
+    let prefixed = TableOptions::parse(&pairs(&[("resource", "partner.payouts")])).unwrap();
+    assert_eq!(
+        prefixed.resource_in(Api::Partner, "p").unwrap().name,
+        "partner.payouts"
+    );
+    let e = prefixed.resource_in(Api::Vendor, "p").unwrap_err();
+    assert!(matches!(e, OptionError::WrongApi { .. }));
+    assert!(
+        e.hint()
+            .unwrap()
+            .contains("a Partner API server (OPTIONS (api 'partner'))"),
+        "{e:?}"
+    );
+    let e = plain.resource_in(Api::Partner, "groups").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "foreign table \"groups\" reads groups, which is not a resource of a Partner API server (OPTIONS (api 'partner'))"
+    );
+    assert!(e.hint().unwrap().contains("payouts, marketplace_programs"));
+    assert!(matches!(
+        plain.resource_in(Api::Partner, "nothing").unwrap_err(),
+        OptionError::NoResource { .. }
+    ));
+    // A Partner resource name without its prefix is not a valid option value; the hint says
+    // how Partner tables are named.
+    let e = TableOptions::parse(&pairs(&[("resource", "payouts")])).unwrap_err();
+    assert!(e.hint().unwrap().contains("partner.payouts"), "{e:?}");
+    assert!(TableOptions::parse(&pairs(&[("resource", "partner.links")])).is_ok());
 }

@@ -156,6 +156,14 @@ impl Credentials {
         }
     }
 
+    /// The position in `keys` of the Partner API key these credentials carry (Bearer only).
+    pub fn partner(&self, keys: &[String]) -> Option<usize> {
+        match self {
+            Credentials::Bearer(token) => keys.iter().position(|k| k == token),
+            _ => None,
+        }
+    }
+
     /// Whether these are `Bearer <token>` with exactly this token.
     pub fn is_bearer(&self, token: &str) -> bool {
         matches!(self, Credentials::Bearer(t) if t == token)
@@ -237,6 +245,21 @@ mod tests {
         assert_eq!(c.scheme().as_deref(), Some("bearer"));
         assert!(c.is_bearer("sk_test_mock"));
         assert_eq!(c.public_key(), None);
+    }
+
+    #[test]
+    fn partner_keys_are_bearer_only() {
+        let keys = vec!["pak_a".to_string(), "pak_b".to_string()];
+        assert_eq!(
+            Credentials::parse(Some("Bearer pak_b")).partner(&keys),
+            Some(1)
+        );
+        assert_eq!(
+            Credentials::parse(Some("Bearer pak_c")).partner(&keys),
+            None
+        );
+        let basic = Credentials::parse(Some(&basic("pak_a", "pak_a")));
+        assert_eq!(basic.partner(&keys), None);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 use crate::auth::KeyPair;
 use crate::config::Options;
 use crate::data::Sizes;
+use crate::resources::partner::PartnerSizes;
 
 /// Help text printed by `--help` and on usage errors.
 pub const USAGE: &str = "\
-partnerstack-mock: local mock of the PartnerStack Vendor API v2
+partnerstack-mock: local mock of the PartnerStack Vendor API v2 and Partner API
 
 USAGE: partnerstack-mock [OPTIONS]
 
@@ -15,10 +16,16 @@ USAGE: partnerstack-mock [OPTIONS]
   --seed N              data seed (default 42)
   --size RESOURCE=N     objects to generate; repeatable. RESOURCE is one of
                         partnerships groups customers deals leads transactions
-                        rewards actions webhooks links (links = per partnership)
+                        rewards actions webhooks links (links = per partnership), or of
+                        the Partner API's data set: marketplace_programs payouts
+                        partner_partnerships partner_links (per partnership)
+                        partner_customers partner_transactions partner_rewards
+                        partner_actions
   --key PUBLIC:SECRET[:test|:live]
                         accepted vendor key pair; repeatable; replaces the defaults
                         pk_test_mock:sk_test_mock (test) and pk_live_mock:sk_live_mock
+  --partner-key KEY     accepted Partner API key (Bearer); repeatable; replaces the
+                        default pak_test_mock
   --s2s-token TOKEN     Bearer token for POST /conversion/xid (default s2s_test_mock)
   --rate-limit N        requests per rolling 60 s per public key (default 4000, 0 = off)
   --rate-window-ms N    the rate limit's rolling window in ms (default 60000; shorter
@@ -58,6 +65,7 @@ fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut o = Options::default();
     let mut keys: Vec<KeyPair> = Vec::new();
+    let mut partner_keys: Vec<String> = Vec::new();
     // Split `--flag=value` into two tokens.
     let tokens: Vec<String> = args
         .iter()
@@ -82,14 +90,16 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .split_once('=')
                     .ok_or_else(|| format!("--size expects RESOURCE=N, got {spec:?}"))?;
                 let n: usize = number("--size", n)?;
-                if !o.sizes.set(name, n) {
+                if !o.sizes.set(name, n) && !o.partner_sizes.set(name, n) {
                     return Err(format!(
-                        "--size: unknown resource {name:?} (one of {})",
-                        Sizes::NAMES.join(", ")
+                        "--size: unknown resource {name:?} (one of {}, {})",
+                        Sizes::NAMES.join(", "),
+                        PartnerSizes::NAMES.join(", ")
                     ));
                 }
             }
             "--key" => keys.push(KeyPair::parse(value(flag, &mut it)?)?),
+            "--partner-key" => partner_keys.push(value(flag, &mut it)?.to_string()),
             "--s2s-token" => o.s2s_token = value(flag, &mut it)?.to_string(),
             "--rate-limit" => o.runtime.rate_limit = number(flag, value(flag, &mut it)?)?,
             "--rate-window-ms" => {
@@ -106,6 +116,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     if !keys.is_empty() {
         o.keys = keys;
+    }
+    if !partner_keys.is_empty() {
+        o.partner_keys = partner_keys;
     }
     Ok(Command::Serve(Box::new(o)))
 }

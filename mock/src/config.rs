@@ -2,6 +2,7 @@
 
 use crate::auth::KeyPair;
 use crate::data::Sizes;
+use crate::resources::partner::PartnerSizes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -14,6 +15,8 @@ pub const DEFAULT_SEED: u64 = 42;
 pub const DEFAULT_RATE_LIMIT: u64 = 4000;
 /// The rate limit's rolling window: a minute, as documented (§5).
 pub const DEFAULT_RATE_WINDOW_MS: u64 = 60_000;
+/// Partner API key accepted as `Authorization: Bearer` on `/api/v2` (§1.2).
+pub const DEFAULT_PARTNER_KEY: &str = "pak_test_mock";
 /// Bearer token accepted by `POST /conversion/xid`.
 pub const DEFAULT_S2S_TOKEN: &str = "s2s_test_mock";
 
@@ -128,6 +131,10 @@ pub struct Options {
     pub keys: Vec<KeyPair>,
     /// Bearer token for S2S conversions.
     pub s2s_token: String,
+    /// Accepted Partner API keys (Bearer); compared, never logged.
+    pub partner_keys: Vec<String>,
+    /// Generated sizes of the Partner API's data set.
+    pub partner_sizes: PartnerSizes,
     /// Initial runtime configuration (restored by `POST /__mock/reset`).
     pub runtime: RuntimeConfig,
 }
@@ -141,6 +148,8 @@ impl Default for Options {
             sizes: Sizes::default(),
             keys: KeyPair::defaults(),
             s2s_token: DEFAULT_S2S_TOKEN.into(),
+            partner_keys: vec![DEFAULT_PARTNER_KEY.into()],
+            partner_sizes: PartnerSizes::default(),
             runtime: RuntimeConfig::default(),
         }
     }

@@ -13,6 +13,7 @@ use crate::http::{self, ReadError, Request, Response};
 use crate::log::{LogEntry, RequestLog, params_object};
 use crate::now_ms;
 use crate::ratelimit::RateLimiter;
+use crate::resources::partner::{self, PartnerStore};
 use crate::routes::{self, Ctx, ListFault};
 use crate::store::Store;
 use serde_json::Value;
@@ -32,6 +33,8 @@ pub struct Server {
     /// Startup options.
     pub options: Options,
     store: RwLock<Store>,
+    /// The Partner API's data set: read-only, so neither locked nor regenerated on reset.
+    partner: PartnerStore,
     config: Mutex<RuntimeConfig>,
     faults: Mutex<Faults>,
     log: Mutex<RequestLog>,
@@ -49,6 +52,7 @@ impl Server {
         let store = data::generate(options.seed, &options.sizes);
         Self {
             store: RwLock::new(store),
+            partner: partner::generate(options.seed, &options.partner_sizes),
             config: Mutex::new(options.runtime.clone()),
             faults: Mutex::new(Faults::new(options.seed)),
             log: Mutex::new(RequestLog::default()),
@@ -65,6 +69,11 @@ impl Server {
     /// Write access to the data.
     pub fn store_write(&self) -> RwLockWriteGuard<'_, Store> {
         self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The Partner API's data set.
+    pub fn partner_store(&self) -> &PartnerStore {
+        &self.partner
     }
 
     /// A snapshot of the runtime configuration.

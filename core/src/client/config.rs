@@ -1,6 +1,9 @@
 //! What the client needs to talk to one account, with the documented defaults and why each
 //! has its value. The `Debug` impl redacts every secret.
 
+use super::transport::Auth;
+use crate::catalogue::Api;
+
 /// Default base URL of the Vendor API: PartnerStack's production endpoint (§1.1).
 pub const DEFAULT_API_URL: &str = "https://api.partnerstack.com/api/v2";
 /// Default base URL of S2S conversion tracking (§4.15); `/conversion/xid` is below it.
@@ -57,6 +60,9 @@ pub struct ClientConfig {
     pub s2s_url: String,
     /// Bearer token of S2S conversion tracking (not the key pair). Never printed.
     pub s2s_token: Option<String>,
+    /// A partner's Partner API key, sent as Bearer instead of the key pair: set exactly when
+    /// the server is a Partner API server (§1.2). Never printed.
+    pub partner_api_key: Option<String>,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -70,6 +76,10 @@ impl std::fmt::Debug for ClientConfig {
             .field("max_retries", &self.max_retries)
             .field("s2s_url", &self.s2s_url)
             .field("s2s_token", &self.s2s_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "partner_api_key",
+                &self.partner_api_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +100,27 @@ impl ClientConfig {
             max_requests_per_minute: DEFAULT_MAX_REQUESTS_PER_MINUTE,
             s2s_url: DEFAULT_S2S_URL.to_owned(),
             s2s_token: None,
+            partner_api_key: None,
+        }
+    }
+
+    /// The API this configuration talks to: the Partner API when it holds a Partner API key.
+    pub fn api(&self) -> Api {
+        match self.partner_api_key {
+            Some(_) => Api::Partner,
+            None => Api::Vendor,
+        }
+    }
+
+    /// The credentials of an API request (S2S conversions have their own): the Partner API
+    /// key as Bearer, else the vendor key pair as Basic.
+    pub(super) fn api_auth(&self) -> Auth<'_> {
+        match &self.partner_api_key {
+            Some(key) => Auth::Bearer(key),
+            None => Auth::Basic {
+                user: &self.public_key,
+                password: &self.private_key,
+            },
         }
     }
 }
@@ -102,12 +133,31 @@ mod tests {
     fn debug_redacts_both_secrets() {
         let mut config = ClientConfig::new("http://127.0.0.1:1/api/v2/", "pk_1", "sk_secret");
         config.s2s_token = Some("s2s_secret".into());
+        config.partner_api_key = Some("pak_secret".into());
         let shown = format!("{config:?}");
         assert!(
-            !shown.contains("sk_secret") && !shown.contains("s2s_secret"),
+            !shown.contains("sk_secret")
+                && !shown.contains("s2s_secret")
+                && !shown.contains("pak_secret"),
             "{shown}"
         );
         assert!(shown.contains("pk_1"), "{shown}");
         assert_eq!(config.api_url, "http://127.0.0.1:1/api/v2");
+    }
+
+    #[test]
+    fn a_partner_api_key_replaces_the_key_pair_with_bearer() {
+        let mut config = ClientConfig::new("http://127.0.0.1:1/api/v2", "pk_1", "sk_1");
+        assert_eq!(config.api(), Api::Vendor);
+        assert!(matches!(
+            config.api_auth(),
+            Auth::Basic {
+                user: "pk_1",
+                password: "sk_1"
+            }
+        ));
+        config.partner_api_key = Some("pak_1".into());
+        assert_eq!(config.api(), Api::Partner);
+        assert!(matches!(config.api_auth(), Auth::Bearer("pak_1")));
     }
 }

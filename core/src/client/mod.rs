@@ -349,10 +349,7 @@ impl Client {
             Endpoint::Conversion => (self.config.s2s_url.as_str(), self.s2s_host.as_str()),
         };
         let auth = match out.endpoint {
-            Endpoint::Vendor => Auth::Basic {
-                user: &self.config.public_key,
-                password: &self.config.private_key,
-            },
+            Endpoint::Vendor => self.config.api_auth(),
             Endpoint::Conversion => Auth::Bearer(self.config.s2s_token.as_deref().ok_or(
                 ApiError::MissingOption {
                     option: "s2s_token",
@@ -410,6 +407,7 @@ impl Client {
                 } => match status {
                     401 | 403 => {
                         return Err(ApiError::Unauthorized {
+                            api: self.config.api(),
                             status,
                             message: api_message(&body),
                         });

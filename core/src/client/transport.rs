@@ -88,7 +88,7 @@ pub(super) enum Auth<'a> {
         /// Private key.
         password: &'a str,
     },
-    /// S2S conversion tracking's token.
+    /// S2S conversion tracking's token, or a Partner API key (§1.2).
     Bearer(&'a str),
 }
 

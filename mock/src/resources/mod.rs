@@ -16,6 +16,7 @@ pub mod deals;
 pub mod groups;
 pub mod leads;
 pub mod links;
+pub mod partner;
 pub mod partnerships;
 pub mod rewards;
 pub mod transactions;

@@ -4,12 +4,10 @@
 use super::{Ctx, writes};
 use crate::auth::KeyPair;
 use crate::envelope::{self, ApiError};
-use crate::faults;
 use crate::http::Response;
 use crate::resources::{Resource, links};
 use crate::store::Store;
 use crate::validate;
-use std::time::{Duration, Instant};
 
 /// A matched vendor path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +42,11 @@ fn route(segs: &[String]) -> Option<Route> {
     }
 }
 
+/// Whether `segs` (below `/api/v2`) is a Vendor API path: a Bearer key there is a 401 (§1.2).
+pub(crate) fn is_vendor_path(segs: &[String]) -> bool {
+    route(segs).is_some()
+}
+
 /// 405 with the error envelope and an `Allow` header.
 fn method_not_allowed(allowed: &[&str]) -> Response {
     envelope::status(405).with_header("Allow", allowed.join(", "))
@@ -55,21 +58,8 @@ pub fn handle(ctx: &Ctx, segs: &[String]) -> Response {
     let Some(key) = ctx.creds.vendor(&server.options.keys) else {
         return envelope::status(401);
     };
-    if ctx.config.rate_limit > 0 {
-        let admitted = server.limiter().admit(
-            &key.public,
-            ctx.config.rate_limit,
-            Duration::from_millis(ctx.config.rate_window_ms),
-            Instant::now(),
-        );
-        if !admitted {
-            let mut r = envelope::status(429);
-            if let Some(secs) = ctx.config.retry_after {
-                let value = ctx.config.retry_after_value(secs, faults::wall_clock());
-                r = r.with_header("Retry-After", value);
-            }
-            return r;
-        }
+    if let Some(refused) = super::rate_limited(ctx, &key.public) {
+        return refused;
     }
     let Some(route) = route(segs) else {
         return envelope::status(404);

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod lists;
+pub mod partner;
 pub mod s2s;
 pub mod writes;
 
@@ -50,11 +51,40 @@ impl Ctx<'_> {
     }
 }
 
-/// Answers an API request: `/api/v2/...` (vendor, Basic auth) or `/conversion/xid` (S2S).
+/// The 429 for a client (`id`: a public key, never a secret) over the rate limit, with
+/// `Retry-After` as configured; `None` when the request is admitted.
+pub(crate) fn rate_limited(ctx: &Ctx, id: &str) -> Option<Response> {
+    if ctx.config.rate_limit == 0 {
+        return None;
+    }
+    let admitted = ctx.server.limiter().admit(
+        id,
+        ctx.config.rate_limit,
+        std::time::Duration::from_millis(ctx.config.rate_window_ms),
+        std::time::Instant::now(),
+    );
+    if admitted {
+        return None;
+    }
+    let mut r = envelope::status(429);
+    if let Some(secs) = ctx.config.retry_after {
+        let value = ctx
+            .config
+            .retry_after_value(secs, crate::faults::wall_clock());
+        r = r.with_header("Retry-After", value);
+    }
+    Some(r)
+}
+
+/// Answers an API request: `/api/v2/...` (vendor with Basic auth, Partner API with a Bearer
+/// key: the two share the base and some paths, §1.2) or `/conversion/xid` (S2S).
 pub fn dispatch(ctx: &Ctx) -> Response {
     let segs = ctx.req.segments();
     match segs.as_slice() {
-        [api, v2, rest @ ..] if api == "api" && v2 == "v2" => api::handle(ctx, rest),
+        [api, v2, rest @ ..] if api == "api" && v2 == "v2" => match ctx.creds {
+            Credentials::Bearer(_) => partner::handle(ctx, rest),
+            _ => api::handle(ctx, rest),
+        },
         [conversion, xid] if conversion == "conversion" && xid == "xid" => s2s::handle(ctx),
         _ => envelope::status(404),
     }

@@ -58,6 +58,20 @@ pub fn request(
     basic_auth: Option<(&str, &str)>,
     body: Option<&serde_json::Value>,
 ) -> std::io::Result<HttpResponse> {
+    let authorization = basic_auth.map(|(user, password)| {
+        format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
+    });
+    request_with_authorization(port, method, path_and_query, authorization.as_deref(), body)
+}
+
+/// Like [`request`], with any `Authorization` header value (`Bearer ...` for the Partner API).
+pub fn request_with_authorization(
+    port: u16,
+    method: &str,
+    path_and_query: &str,
+    authorization: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -67,11 +81,8 @@ pub fn request(
         "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
          Connection: close\r\nAccept: application/json\r\nUser-Agent: partnerstack-e2e\r\n"
     );
-    if let Some((user, password)) = basic_auth {
-        head.push_str(&format!(
-            "Authorization: Basic {}\r\n",
-            base64(format!("{user}:{password}").as_bytes())
-        ));
+    if let Some(value) = authorization {
+        head.push_str(&format!("Authorization: {value}\r\n"));
     }
     match &payload {
         Some(p) => head.push_str(&format!(

@@ -28,5 +28,7 @@ mod rundir;
 pub use cluster::Cluster;
 pub use db::{Db, error_text, partnerstack_setup_sql, quote_ident, quote_literal, sqlstate};
 pub use http::HttpResponse;
-pub use mock::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Mock, request_param};
+pub use mock::{
+    DEFAULT_PARTNER_API_KEY, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Mock, request_param,
+};
 pub use rundir::{POSTGRES_OS_USER, run_dir, running_as_root};

@@ -15,6 +15,9 @@ pub const DEFAULT_PUBLIC_KEY: &str = "pk_test_mock";
 /// The secret half of [`DEFAULT_PUBLIC_KEY`].
 pub const DEFAULT_PRIVATE_KEY: &str = "sk_test_mock";
 
+/// The Partner API key the mock accepts as Bearer by default (`--partner-key`).
+pub const DEFAULT_PARTNER_API_KEY: &str = "pak_test_mock";
+
 /// The path of the Vendor API under the mock's address.
 pub const API_PREFIX: &str = "/api/v2";
 
@@ -221,33 +224,59 @@ impl Mock {
         )
     }
 
+    /// Every item of a Partner API list (`/payouts`, `/customers`, ...) read with the mock's
+    /// default Partner API key as Bearer, following `starting_after` with `limit=250`. Logged by
+    /// the mock like any request.
+    pub fn partner_list_all(&self, path_and_query: &str) -> Vec<Value> {
+        let bearer = format!("Bearer {DEFAULT_PARTNER_API_KEY}");
+        walk_pages(path_and_query, |url| {
+            let url = format!("{API_PREFIX}{url}");
+            let r = http::request_with_authorization(self.port(), "GET", &url, Some(&bearer), None)
+                .unwrap_or_else(|e| panic!("GET {url} to the mock failed: {e}"));
+            assert_eq!(
+                r.status,
+                200,
+                "GET {url} answered {}: {}",
+                r.status,
+                r.text()
+            );
+            r.json()
+        })
+    }
+
     /// Every item of a list endpoint, following `starting_after` cursors with
     /// `limit=250`. `path_and_query` is like `/customers` or `/customers?min_updated=0`.
     /// Logged by the mock like [`Mock::raw_get`].
     pub fn list_all(&self, path_and_query: &str) -> Vec<Value> {
-        let separator = if path_and_query.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut url = format!("{path_and_query}{separator}limit={MAX_PAGE_SIZE}");
-            if let Some(c) = &cursor {
-                url.push_str(&format!("&starting_after={}", http::encode_query_value(c)));
-            }
-            let page = self.raw_get(&url);
-            let data = &page["data"];
-            let batch = data["items"]
-                .as_array()
-                .unwrap_or_else(|| panic!("GET {url}: no data.items in {page}"));
-            items.extend(batch.iter().cloned());
-            let more = data["has_more"].as_bool().unwrap_or(false);
-            match batch.last().and_then(|i| i["key"].as_str()) {
-                Some(last) if more => cursor = Some(last.to_owned()),
-                _ => return items,
-            }
+        walk_pages(path_and_query, |url| self.raw_get(url))
+    }
+}
+
+/// Every item of a list, following `starting_after` cursors with `limit=250`; `get` reads one
+/// page of `path_and_query` plus the paging parameters.
+fn walk_pages(path_and_query: &str, get: impl Fn(&str) -> Value) -> Vec<Value> {
+    let separator = if path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{path_and_query}{separator}limit={MAX_PAGE_SIZE}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&starting_after={}", http::encode_query_value(c)));
+        }
+        let page = get(&url);
+        let data = &page["data"];
+        let batch = data["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("GET {url}: no data.items in {page}"));
+        items.extend(batch.iter().cloned());
+        let more = data["has_more"].as_bool().unwrap_or(false);
+        match batch.last().and_then(|i| i["key"].as_str()) {
+            Some(last) if more => cursor = Some(last.to_owned()),
+            _ => return items,
         }
     }
 }
