@@ -132,7 +132,7 @@ step "Unit tests: core and mock" cargo test -p partnerstack-api -p partnerstack-
 # the extension into the same system directories.
 step "In-database tests (cargo pgrx test pg$PG_MAJOR)" pgrx_tests
 step "Build the mock (release)" cargo build --release -p partnerstack-mock
-step "Install the extension (release)" cargo pgrx install --release --pg-config "$PG_CONFIG"
+step "Install the extension (release)" bash scripts/install-extension.sh
 step "End-to-end tests (PostgreSQL $PG_MAJOR + mock)" \
   cargo test -p partnerstack-e2e --release -- --test-threads="$E2E_TEST_THREADS"
 

@@ -15,7 +15,7 @@ use crate::scan;
 
 /// The `partnerstack` foreign data wrapper.
 #[wrappers_fdw(
-    version = "0.1.0",
+    version = "0.2.0",
     author = "partnerstack",
     website = "https://github.com/partnerstack-fdw",
     error_type = "ErrorReport"

@@ -1,0 +1,27 @@
+-- partnerstack 0.1.0 -> 0.2.0: run by `ALTER EXTENSION partnerstack UPDATE` (cargo pgrx install
+-- and cargo pgrx package ship every sql/partnerstack--<from>--<to>.sql next to the generated
+-- partnerstack--0.2.0.sql).
+--
+-- Servers, user mappings and foreign tables belong to the user, not to the extension: they stay
+-- as they are, and their options are read by the new library at the next query.
+--
+-- What 0.1.0 created (sql/partnerstack--0.1.0.sql, as `cargo pgrx schema` generated it at the
+-- release) and 0.2.0 keeps unchanged, with the same signatures and C symbols, so nothing is
+-- re-created here:
+--   FUNCTION partnerstack_fdw_handler()                       -> 'partnerstack_fdw_handler_wrapper'
+--   FUNCTION partnerstack_fdw_validator(text[], oid)          -> 'partnerstack_fdw_validator_wrapper'
+--   FUNCTION partnerstack_fdw_meta() RETURNS TABLE (...)      -> 'partnerstack_fdw_meta_wrapper'
+--   FOREIGN DATA WRAPPER partnerstack (HANDLER, VALIDATOR) and its COMMENT
+--
+-- HOW TO ADD TO IT: an object that 0.2.0 adds or changes (a #[pg_extern], an extension_sql!
+-- table, a new COMMENT) gets a section appended at the end of this file, in dependency order:
+--   -- <what it is> (<source file>)
+--   <its SQL, copied from `cargo pgrx schema pg15` output: CREATE OR REPLACE FUNCTION ... AS
+--    'MODULE_PATHNAME', '<symbol>'; CREATE TABLE ...; SELECT pg_catalog.pg_extension_config_dump(...)
+--    for a table that holds user state; COMMENT ON ...>
+-- tests/e2e/tests/upgrade.rs compares the upgraded extension with a fresh 0.2.0 install (every
+-- member object, function definitions with their C symbols, columns, comments, extconfig) and
+-- names any object this file misses. After a release, a change goes into a new
+-- partnerstack--0.2.0--<next>.sql instead: this file is then what users have run.
+
+-- (0.2.0 adds no SQL object yet: append sections below this line.)
