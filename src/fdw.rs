@@ -10,7 +10,7 @@ use pgrx::{PgSqlErrorCode, pg_sys};
 use supabase_wrappers::prelude::*;
 
 use crate::errors::{error, option_report};
-use crate::modify::ModifyState;
+use crate::modify::ModifyHandle;
 use crate::scan;
 
 /// The `partnerstack` foreign data wrapper.
@@ -22,11 +22,11 @@ use crate::scan;
 )]
 pub(crate) struct PartnerstackFdw {
     /// The statement being written, between begin_modify and end_modify.
-    modify: Option<ModifyState>,
+    modify: Option<ModifyHandle>,
 }
 
 impl PartnerstackFdw {
-    fn modifying(&mut self) -> &mut ModifyState {
+    fn modifying(&mut self) -> &mut ModifyHandle {
         self.modify
             .as_mut()
             .expect("the framework calls begin_modify first")
@@ -65,7 +65,7 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
     }
 
     fn begin_modify(&mut self, options: &HashMap<String, String>) -> Result<(), ErrorReport> {
-        self.modify = Some(ModifyState::begin(options));
+        self.modify = Some(ModifyHandle::begin(options));
         Ok(())
     }
 
@@ -168,5 +168,6 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         // Writes go through the framework's modify callbacks, whose begin does not tell us
         // whose keys to use: ours records the statement's user, then calls it.
         crate::modify::wrap_begin_modify(&mut routine.BeginForeignModify);
+        routine.ExplainForeignModify = Some(crate::modify::explain_foreign_modify);
     }
 }
