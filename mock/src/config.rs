@@ -1,7 +1,7 @@
 //! Startup options and the runtime-tunable configuration.
 
 use crate::auth::KeyPair;
-use crate::data::Sizes;
+use crate::data::{DataUntil, Sizes};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -119,6 +119,8 @@ pub struct Options {
     pub seed: u64,
     /// Generated data sizes.
     pub sizes: Sizes,
+    /// Where the generated data ends (`--data-until`).
+    pub data_until: DataUntil,
     /// Accepted vendor key pairs.
     pub keys: Vec<KeyPair>,
     /// Bearer token for S2S conversions.
@@ -134,6 +136,7 @@ impl Default for Options {
             port: DEFAULT_PORT,
             seed: DEFAULT_SEED,
             sizes: Sizes::default(),
+            data_until: DataUntil::default(),
             keys: KeyPair::defaults(),
             s2s_token: DEFAULT_S2S_TOKEN.into(),
             runtime: RuntimeConfig::default(),
