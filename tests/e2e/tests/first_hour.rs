@@ -116,3 +116,80 @@ fn explain_analyze_of_a_write_shows_the_requests_sent_once() {
     );
     assert_eq!(mock.writes(), Vec::<String>::new());
 }
+
+/// On the line before a ```sql fence of README.md, keeps that block out of
+/// [`every_readme_sql_block_runs_against_the_demo_mock`] (e.g. a block that needs real keys);
+/// the rest of the line says why.
+const README_SKIP_MARKER: &str = "<!-- readme-test: not run";
+
+/// The `api_url` host of the README, the demo's mock (`scripts/demo.sh`, port 8787): the one
+/// value the test replaces, with its own mock's address.
+const DEMO_MOCK_ADDRESS: &str = "http://127.0.0.1:8787";
+
+/// The ```sql blocks of README.md in order, with the line of their fence, except those marked
+/// with [`README_SKIP_MARKER`].
+fn readme_sql_blocks() -> (Vec<(usize, String)>, usize) {
+    let readme = include_str!("../../../README.md");
+    let lines: Vec<&str> = readme.lines().collect();
+    let (mut blocks, mut skipped) = (Vec::new(), 0);
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_end() == "```sql" {
+            let start = i;
+            let mut body = String::new();
+            i += 1;
+            while i < lines.len() && !lines[i].starts_with("```") {
+                body.push_str(lines[i]);
+                body.push('\n');
+                i += 1;
+            }
+            if start > 0 && lines[start - 1].starts_with(README_SKIP_MARKER) {
+                skipped += 1;
+            } else {
+                blocks.push((start + 1, body));
+            }
+        }
+        i += 1;
+    }
+    (blocks, skipped)
+}
+
+#[test]
+fn every_readme_sql_block_runs_against_the_demo_mock() {
+    // The mock as the demo starts it: data dated up to today.
+    let demo = include_str!("../../../scripts/demo.sh");
+    assert!(
+        demo.contains("--data-until today"),
+        "scripts/demo.sh changed its mock"
+    );
+    let mock = Mock::start_with(&["--data-until", "today"]);
+    let db = Db::new();
+
+    let (blocks, skipped) = readme_sql_blocks();
+    assert!(
+        blocks.len() >= 3,
+        "README.md has {} sql blocks",
+        blocks.len()
+    );
+    assert!(
+        skipped * 4 <= blocks.len(),
+        "{skipped} README sql blocks are marked as not run: make them runnable on the demo"
+    );
+    assert!(
+        blocks[0].1.starts_with("CREATE EXTENSION partnerstack;"),
+        "the first sql block of README.md sets the extension up: {}",
+        blocks[0].1
+    );
+    for (line, sql) in &blocks {
+        let sql = sql.replace(DEMO_MOCK_ADDRESS, &mock.base_url());
+        let (stdout, stderr, status) = db.psql(&sql);
+        assert!(
+            status.success() && !stderr.contains("ERROR"),
+            "README.md line {line}:\n{sql}\nfailed: {stderr}"
+        );
+        assert!(
+            !stdout.contains("(0 rows)"),
+            "README.md line {line}: a query returns nothing on the demo:\n{stdout}"
+        );
+    }
+}
