@@ -125,7 +125,7 @@ if [ "${PARTNERSTACK_DEMO_SKIP_BUILD:-0}" != 1 ]; then
   fi
 
   header "Build and install the extension into PostgreSQL $PG_MAJOR"
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
+  PG_CONFIG=$PG_CONFIG bash scripts/install-extension.sh
 fi
 
 header "Demo server (PostgreSQL $PG_MAJOR, port $PG_PORT, data in $PGDATA_DIR)"

@@ -101,6 +101,23 @@ fn default_version(db: &mut Db) -> String {
     )
 }
 
+/// The version of the extension installed in `db`.
+fn installed_version(db: &mut Db) -> String {
+    db.scalar(
+        "SELECT extversion FROM pg_extension WHERE extname = 'partnerstack'",
+        &[],
+    )
+}
+
+/// The foreign tables of `db`, by oid: the user's objects an upgrade must leave in place.
+fn foreign_tables(db: &mut Db) -> Vec<postgres::types::Oid> {
+    db.query("SELECT ftrelid FROM pg_foreign_table ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// Results the same queries must give before and after the upgrade: a full scan, a lookup by
 /// key, a pushed filter on another table, and a join through `links`' required key.
 fn answers(db: &mut Db, customer_key: &str) -> Vec<String> {
@@ -174,10 +191,7 @@ fn alter_extension_update_keeps_servers_and_tables_and_matches_a_fresh_install()
             error_text(&e)
         )
     });
-    let installed: String = old.scalar(
-        "SELECT extversion FROM pg_extension WHERE extname = 'partnerstack'",
-        &[],
-    );
+    let installed = installed_version(&mut old);
     assert_eq!(installed, RELEASED_VERSION);
 
     let customer_key = mock
@@ -186,15 +200,7 @@ fn alter_extension_update_keeps_servers_and_tables_and_matches_a_fresh_install()
         .find_map(|c| c["customer_key"].as_str().map(str::to_owned))
         .expect("the mock has a customer with a customer_key");
     let before = answers(&mut old, &customer_key);
-    let tables_before: Vec<u32> = old
-        .query(
-            "SELECT c.oid FROM pg_class c JOIN pg_foreign_table f ON f.ftrelid = c.oid ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<_, postgres::types::Oid>(0))
-        .collect();
+    let tables_before = foreign_tables(&mut old);
 
     old.batch_execute("ALTER EXTENSION partnerstack UPDATE")
         .unwrap_or_else(|e| {
@@ -203,10 +209,7 @@ fn alter_extension_update_keeps_servers_and_tables_and_matches_a_fresh_install()
                 error_text(&e)
             )
         });
-    let upgraded: String = old.scalar(
-        "SELECT extversion FROM pg_extension WHERE extname = 'partnerstack'",
-        &[],
-    );
+    let upgraded = installed_version(&mut old);
     assert_eq!(
         upgraded, current,
         "UPDATE did not reach the default version"
@@ -218,15 +221,7 @@ fn alter_extension_update_keeps_servers_and_tables_and_matches_a_fresh_install()
     );
 
     // The user's objects are the same ones, not re-created, and answer the same.
-    let tables_after: Vec<u32> = old
-        .query(
-            "SELECT c.oid FROM pg_class c JOIN pg_foreign_table f ON f.ftrelid = c.oid ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<_, postgres::types::Oid>(0))
-        .collect();
+    let tables_after = foreign_tables(&mut old);
     assert_eq!(tables_after, tables_before);
     assert_eq!(answers(&mut old, &customer_key), before);
     assert!(
