@@ -125,7 +125,7 @@ if [ "${PARTNERSTACK_DEMO_SKIP_BUILD:-0}" != 1 ]; then
   fi
 
   header "Build and install the extension into PostgreSQL $PG_MAJOR"
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
+  PG_CONFIG=$PG_CONFIG bash scripts/install-extension.sh
 fi
 
 header "Demo server (PostgreSQL $PG_MAJOR, port $PG_PORT, data in $PGDATA_DIR)"
@@ -178,7 +178,8 @@ if [ "$REAL_KEYS" = 0 ]; then
   MOCK_BIN=$REPO/target/release/partnerstack-mock
   [ -n "${CARGO_TARGET_DIR:-}" ] && MOCK_BIN=$CARGO_TARGET_DIR/release/partnerstack-mock
   # setsid: the mock outlives this script and the terminal.
-  setsid "$MOCK_BIN" --port "$MOCK_PORT" </dev/null >"$MOCK_LOG" 2>&1 &
+  # Dated up to today, so that "updated in the last 7 days" finds rows whatever the day.
+  setsid "$MOCK_BIN" --port "$MOCK_PORT" --data-until today </dev/null >"$MOCK_LOG" 2>&1 &
   echo $! >"$MOCK_PID_FILE"
   for _ in $(seq 100); do
     grep -q "listening on 127.0.0.1:$MOCK_PORT" "$MOCK_LOG" 2>/dev/null && break

@@ -3,9 +3,10 @@
 #
 # Runs every gate in order and stops at the first failure:
 #   install (.ci/install), format, clippy, unit tests (core + mock), the pgrx in-database tests,
-#   the release build of the mock and the extension install, and the end-to-end tests against a
-#   real PostgreSQL 15 server. Ends with the line `N passed, N failed` summing every
-#   `test result:` line of every cargo test run, and exits non-zero on any failure.
+#   the release build of the mock, the Debian package (scripts/test-deb.sh), the extension install,
+#   and the end-to-end tests against a real PostgreSQL 15 server. Ends with the line
+#   `N passed, N failed` summing every `test result:` line of every cargo test run, and exits
+#   non-zero on any failure.
 #
 # Must run as root (it installs packages and the extension into the system PostgreSQL; the test
 # servers themselves run as the `postgres` OS user).
@@ -132,7 +133,10 @@ step "Unit tests: core and mock" cargo test -p partnerstack-api -p partnerstack-
 # the extension into the same system directories.
 step "In-database tests (cargo pgrx test pg$PG_MAJOR)" pgrx_tests
 step "Build the mock (release)" cargo build --release -p partnerstack-mock
-step "Install the extension (release)" cargo pgrx install --release --pg-config "$PG_CONFIG"
+# The .deb is installed with apt-get, used in a clean cluster and removed again, with the files
+# present before put back; the release install right after it is what the end-to-end tests use.
+step "Debian package (build, apt-get install, use, remove)" bash scripts/test-deb.sh
+step "Install the extension (release)" bash scripts/install-extension.sh
 step "End-to-end tests (PostgreSQL $PG_MAJOR + mock)" \
   cargo test -p partnerstack-e2e --release -- --test-threads="$E2E_TEST_THREADS"
 

@@ -10,24 +10,24 @@ use pgrx::{PgSqlErrorCode, pg_sys};
 use supabase_wrappers::prelude::*;
 
 use crate::errors::{error, option_report};
-use crate::modify::ModifyState;
+use crate::modify::ModifyHandle;
 use crate::options::server_options_by_name;
 use crate::scan;
 
 /// The `partnerstack` foreign data wrapper.
 #[wrappers_fdw(
-    version = "0.1.0",
+    version = "0.2.0",
     author = "partnerstack",
     website = "https://github.com/partnerstack-fdw",
     error_type = "ErrorReport"
 )]
 pub(crate) struct PartnerstackFdw {
     /// The statement being written, between begin_modify and end_modify.
-    modify: Option<ModifyState>,
+    modify: Option<ModifyHandle>,
 }
 
 impl PartnerstackFdw {
-    fn modifying(&mut self) -> &mut ModifyState {
+    fn modifying(&mut self) -> &mut ModifyHandle {
         self.modify
             .as_mut()
             .expect("the framework calls begin_modify first")
@@ -66,7 +66,7 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
     }
 
     fn begin_modify(&mut self, options: &HashMap<String, String>) -> Result<(), ErrorReport> {
-        self.modify = Some(ModifyState::begin(options));
+        self.modify = Some(ModifyHandle::begin(options));
         Ok(())
     }
 
@@ -179,5 +179,6 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         // Writes go through the framework's modify callbacks, whose begin does not tell us
         // whose keys to use: ours records the statement's user, then calls it.
         crate::modify::wrap_begin_modify(&mut routine.BeginForeignModify);
+        routine.ExplainForeignModify = Some(crate::modify::explain_foreign_modify);
     }
 }

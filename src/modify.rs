@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
 use partnerstack_api::client::Fanout;
@@ -32,10 +32,11 @@ use pgrx::pg_sys::panic::ErrorReport;
 use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{
-    RowFates, WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
-    write_outcome_unknown_report, write_report,
+    RowFates, WriteProgress, api_report, partial_write_report, raise, raise_cancelled_write,
+    raise_option, write_outcome_unknown_report, write_report,
 };
 use crate::options::{client_config, server_options};
+use crate::scan::explain_text;
 use crate::session::cached_client;
 use crate::table::POSTGRES_EPOCH_OFFSET_MICROS;
 
@@ -47,7 +48,17 @@ thread_local! {
     static UPDATE_METHODS: RefCell<HashMap<pg_sys::Oid, UpdateMethod>> = RefCell::new(HashMap::new());
     /// The user whose keys the statement being begun writes with (see [`wrap_begin_modify`]).
     static MODIFY_USER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
+    /// The result relation being begun (see [`wrap_begin_modify`]).
+    static MODIFY_RINFO: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Write states by result relation, for [`explain_foreign_modify`]: the framework keeps
+    /// its own state in `ri_FdwState`, a type we cannot read.
+    static EXPLAINABLE: RefCell<Vec<(usize, Weak<RefCell<ModifyState>>)>> =
+        const { RefCell::new(Vec::new()) };
 }
+
+/// Write states kept for EXPLAIN at most; older ones belong to statements long gone (an ERROR
+/// skips EndForeignModify, so their states are never dropped).
+const EXPLAINABLE_STATES: usize = 32;
 
 type BeginForeignModify = unsafe extern "C-unwind" fn(
     *mut pg_sys::ModifyTableState,
@@ -96,11 +107,112 @@ unsafe extern "C-unwind" fn begin_foreign_modify(
             _ => pg_sys::GetUserId(),
         };
         MODIFY_USER.with(|u| u.set(Some(user)));
+        MODIFY_RINFO.with(|r| r.set(rinfo as usize));
         let framework = FRAMEWORK_BEGIN_MODIFY
             .get()
             .expect("installed with the routine");
         framework(mtstate, rinfo, fdw_private, subplan_index, eflags);
         MODIFY_USER.with(|u| u.set(None));
+        MODIFY_RINFO.with(|r| r.set(0));
+    }
+}
+
+/// The write state of one statement on one foreign table, shared by the framework's instance
+/// (which feeds and ends it) and [`explain_foreign_modify`] (which gets only the result
+/// relation).
+pub struct ModifyHandle(Rc<RefCell<ModifyState>>);
+
+impl ModifyHandle {
+    /// Starts a statement ([`ModifyState::begin`]) and makes it findable by EXPLAIN.
+    pub fn begin(options: &HashMap<String, String>) -> ModifyHandle {
+        let state = Rc::new(RefCell::new(ModifyState::begin(options)));
+        let rinfo = MODIFY_RINFO.with(|r| r.get());
+        if rinfo != 0 {
+            EXPLAINABLE.with(|e| {
+                let mut e = e.borrow_mut();
+                // A new statement may reuse the address of an old result relation.
+                e.retain(|(r, s)| *r != rinfo && s.strong_count() > 0);
+                if e.len() >= EXPLAINABLE_STATES {
+                    e.remove(0);
+                }
+                e.push((rinfo, Rc::downgrade(&state)));
+            });
+        }
+        ModifyHandle(state)
+    }
+
+    /// See [`ModifyState::insert`].
+    pub fn insert(&mut self, row: &Row) -> Result<(), ErrorReport> {
+        self.0.borrow_mut().insert(row)
+    }
+
+    /// See [`ModifyState::update`].
+    pub fn update(&mut self, rowid: &Cell, row: &Row) -> Result<(), ErrorReport> {
+        self.0.borrow_mut().update(rowid, row)
+    }
+
+    /// See [`ModifyState::delete`].
+    pub fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
+        self.0.borrow_mut().delete(rowid)
+    }
+
+    /// See [`ModifyState::finish`]; nothing is left to send when EXPLAIN ANALYZE sent it.
+    pub fn finish(&mut self) -> Result<(), ErrorReport> {
+        self.0.borrow_mut().finish()
+    }
+}
+
+/// ExplainForeignModify: with ANALYZE, the write requests the statement sent.
+///
+/// EXPLAIN prints the plan before the executor ends the statement, and the writes are sent at
+/// its end (EndForeignModify): so with ANALYZE they are sent here, as the statement would send
+/// them a moment later, and EndForeignModify finds nothing left.
+///
+/// # Safety
+/// Called by EXPLAIN with the live result relation of the statement being explained and its
+/// live ExplainState.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn explain_foreign_modify(
+    _mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    _fdw_private: *mut pg_sys::List,
+    _subplan_index: std::ffi::c_int,
+    es: *mut pg_sys::ExplainState,
+) {
+    // SAFETY: `es` is live (caller); `analyze` is a plain field.
+    if !unsafe { (*es).analyze } {
+        return;
+    }
+    let state = EXPLAINABLE.with(|e| {
+        e.borrow()
+            .iter()
+            .rev()
+            .find(|(r, _)| *r == rinfo as usize)
+            .and_then(|(_, s)| s.upgrade())
+    });
+    let Some(state) = state else { return };
+    let mut state = state.borrow_mut();
+    if let Err(report) = state.finish() {
+        raise(report);
+    }
+    let stats = &state.stats;
+    // SAFETY: `es` is live (caller).
+    unsafe {
+        explain_text(
+            es,
+            "PartnerStack Write Traffic",
+            &format!("requests={} retries={}", stats.requests, stats.retries),
+        );
+        if !stats.log.is_empty() {
+            let mut log = stats.log.join("; ");
+            if stats.requests > stats.log.len() as u64 {
+                log.push_str(&format!(
+                    "; and {} more",
+                    stats.requests - stats.log.len() as u64
+                ));
+            }
+            explain_text(es, "PartnerStack Write Requests", &log);
+        }
     }
 }
 

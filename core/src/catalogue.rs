@@ -343,6 +343,17 @@ impl Resource {
             .find(|c| c.pushdown == Pushdown::PathParameter)
     }
 
+    /// The list path as a reader expects it: the `{}` named after the column that fills it
+    /// (`/links/partnership/{partnership_key}`), for EXPLAIN and messages.
+    pub fn list_path_display(&self) -> String {
+        match self.path_parameter() {
+            Some(column) => self
+                .list_path
+                .replace("{}", &format!("{{{}}}", column.name)),
+            None => self.list_path.to_owned(),
+        }
+    }
+
     /// The column a GET by key is addressed with, when the API has one.
     pub fn item_key(&self) -> Option<&'static Column> {
         self.item_path?;
@@ -1197,6 +1208,17 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), r.columns.len(), "{} repeats a column", r.name);
         }
+    }
+
+    #[test]
+    fn list_path_display_names_the_path_parameter() {
+        let links = RESOURCES.iter().find(|r| r.name == "links").unwrap();
+        assert_eq!(
+            links.list_path_display(),
+            "/links/partnership/{partnership_key}"
+        );
+        let customers = RESOURCES.iter().find(|r| r.name == "customers").unwrap();
+        assert_eq!(customers.list_path_display(), "/customers");
     }
 
     #[test]

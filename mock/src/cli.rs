@@ -2,7 +2,7 @@
 
 use crate::auth::KeyPair;
 use crate::config::Options;
-use crate::data::Sizes;
+use crate::data::{DataUntil, Sizes};
 use crate::resources::partner::PartnerSizes;
 
 /// Help text printed by `--help` and on usage errors.
@@ -21,6 +21,10 @@ USAGE: partnerstack-mock [OPTIONS]
                         partner_partnerships partner_links (per partnership)
                         partner_customers partner_transactions partner_rewards
                         partner_actions
+  --data-until today|YYYY-MM-DD
+                        end the generated data's dates there instead of 2026-01-01
+                        (today = the clock at start and at each reset; the same
+                        data otherwise, every date moved by the same amount)
   --key PUBLIC:SECRET[:test|:live]
                         accepted vendor key pair; repeatable; replaces the defaults
                         pk_test_mock:sk_test_mock (test) and pk_live_mock:sk_live_mock
@@ -98,6 +102,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     ));
                 }
             }
+            "--data-until" => o.data_until = DataUntil::parse(value(flag, &mut it)?)?,
             "--key" => keys.push(KeyPair::parse(value(flag, &mut it)?)?),
             "--partner-key" => partner_keys.push(value(flag, &mut it)?.to_string()),
             "--s2s-token" => o.s2s_token = value(flag, &mut it)?.to_string(),
@@ -179,6 +184,16 @@ mod tests {
     }
 
     #[test]
+    fn data_until() {
+        assert_eq!(serve("").data_until, DataUntil::Reference);
+        assert_eq!(serve("--data-until today").data_until, DataUntil::Today);
+        assert_eq!(
+            serve("--data-until=2026-01-01").data_until,
+            DataUntil::At(crate::data::REFERENCE_NOW_MS)
+        );
+    }
+
+    #[test]
     fn equals_form() {
         let o = serve("--port=9000 --size=customers=5 --rate-limit=0");
         assert_eq!(o.port, 9000);
@@ -193,6 +208,8 @@ mod tests {
         assert!(parse(&args("--size bogus=1")).is_err());
         assert!(parse(&args("--size customers")).is_err());
         assert!(parse(&args("--frobnicate")).is_err());
+        assert!(parse(&args("--data-until yesterday")).is_err());
+        assert!(parse(&args("--data-until 2026-13-01")).is_err());
         assert!(matches!(parse(&args("--help")), Ok(Command::Help)));
     }
 }

@@ -1,7 +1,7 @@
 //! Startup options and the runtime-tunable configuration.
 
 use crate::auth::KeyPair;
-use crate::data::Sizes;
+use crate::data::{DataUntil, Sizes};
 use crate::resources::partner::PartnerSizes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -127,6 +127,8 @@ pub struct Options {
     pub seed: u64,
     /// Generated data sizes.
     pub sizes: Sizes,
+    /// Where the generated data ends (`--data-until`).
+    pub data_until: DataUntil,
     /// Accepted vendor key pairs.
     pub keys: Vec<KeyPair>,
     /// Bearer token for S2S conversions.
@@ -146,6 +148,7 @@ impl Default for Options {
             port: DEFAULT_PORT,
             seed: DEFAULT_SEED,
             sizes: Sizes::default(),
+            data_until: DataUntil::default(),
             keys: KeyPair::defaults(),
             s2s_token: DEFAULT_S2S_TOKEN.into(),
             partner_keys: vec![DEFAULT_PARTNER_KEY.into()],

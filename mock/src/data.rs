@@ -18,15 +18,68 @@ use crate::rng::Rng;
 use crate::store::{Catalog, Store, Table};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// "Now" for generated data: 2026-01-01T00:00:00Z (a unit test checks it with chrono).
 /// Fixed so data is reproducible.
 pub const REFERENCE_NOW_MS: i64 = 1_767_225_600_000;
+thread_local! {
+    /// Where the data set being generated ends: [`REFERENCE_NOW_MS`], or the instant
+    /// [`generate_until`] was given while it runs. Generation draws nothing from it, so moving
+    /// it moves every generated date by the same amount and changes nothing else.
+    static DATA_NOW_MS: Cell<i64> = const { Cell::new(REFERENCE_NOW_MS) };
+}
+
+/// "Now" for the data being generated (see [`generate_until`]): no generated date is later.
+pub(crate) fn data_now_ms() -> i64 {
+    DATA_NOW_MS.with(Cell::get)
+}
+
+/// Where `--data-until` puts the end of the generated data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataUntil {
+    /// [`REFERENCE_NOW_MS`]: the same data on every run (the tests' fixed dates).
+    #[default]
+    Reference,
+    /// The wall clock when the data is generated (start, `POST /__mock/reset`): a demo's
+    /// "updated in the last 7 days" finds rows whatever the day.
+    Today,
+    /// A fixed instant, epoch ms.
+    At(i64),
+}
+
+impl DataUntil {
+    /// Parses `today` or a `YYYY-MM-DD` date (00:00 UTC, as the reference is).
+    pub fn parse(v: &str) -> Result<DataUntil, String> {
+        if v == "today" {
+            return Ok(DataUntil::Today);
+        }
+        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(|d| {
+                DataUntil::At(
+                    d.and_time(chrono::NaiveTime::MIN)
+                        .and_utc()
+                        .timestamp_millis(),
+                )
+            })
+            .map_err(|_| format!("--data-until: {v:?} is neither `today` nor a YYYY-MM-DD date"))
+    }
+
+    /// The instant in epoch ms, reading the wall clock for [`DataUntil::Today`].
+    pub fn instant_ms(self) -> i64 {
+        match self {
+            DataUntil::Reference => REFERENCE_NOW_MS,
+            DataUntil::Today => crate::now_ms(),
+            DataUntil::At(ms) => ms,
+        }
+    }
+}
+
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
-/// Generated `created_at` values spread over the two years before [`REFERENCE_NOW_MS`].
+/// Generated `created_at` values spread over the two years before [`data_now_ms`].
 const HISTORY_MS: i64 = 730 * DAY_MS;
 /// Longest gap between creation and last update of generated rows.
 const MAX_UPDATE_LAG_MS: i64 = 200 * DAY_MS;
@@ -331,19 +384,19 @@ pub(crate) fn timestamps(rng: &mut Rng, n: usize) -> Vec<(i64, i64)> {
         let created = if i > 0 && rng.chance(SHARED_CREATED_SHARE) {
             out[i - 1].0
         } else {
-            REFERENCE_NOW_MS - 1 - rng.below(HISTORY_MS as u64) as i64
+            data_now_ms() - 1 - rng.below(HISTORY_MS as u64) as i64
         };
         out.push((created, updated_after(rng, created)));
     }
     out
 }
 
-/// An `updated_at` at or after `created` and not after the reference time.
+/// An `updated_at` at or after `created` and not after [`data_now_ms`].
 fn updated_after(rng: &mut Rng, created: i64) -> i64 {
     if rng.chance(NEVER_UPDATED_SHARE) {
         return created;
     }
-    let room = (REFERENCE_NOW_MS - created).clamp(0, MAX_UPDATE_LAG_MS);
+    let room = (data_now_ms() - created).clamp(0, MAX_UPDATE_LAG_MS);
     created + rng.below(room as u64 + 1) as i64
 }
 
@@ -456,8 +509,26 @@ pub fn currency_bytes(c: &str) -> [u8; 3] {
     ]
 }
 
-/// Generates the complete data set.
+/// Generates the complete data set, ending at [`REFERENCE_NOW_MS`].
 pub fn generate(seed: u64, sizes: &Sizes) -> Store {
+    generate_until(seed, sizes, REFERENCE_NOW_MS)
+}
+
+/// The data set of [`generate`] with every generated date moved by `until_ms -
+/// REFERENCE_NOW_MS`, so that it ends at `until_ms` (`--data-until`).
+pub fn generate_until(seed: u64, sizes: &Sizes, until_ms: i64) -> Store {
+    /// Puts the previous "now" back, even when generation panics.
+    struct Restore(i64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DATA_NOW_MS.with(|n| n.set(self.0));
+        }
+    }
+    let _restore = Restore(DATA_NOW_MS.with(|n| n.replace(until_ms)));
+    generate_data(seed, sizes)
+}
+
+fn generate_data(seed: u64, sizes: &Sizes) -> Store {
     let catalog = gen_catalog(seed);
     let groups = groups::generate(seed, sizes.groups.max(1));
     let partnerships = partnerships::generate(seed, sizes.partnerships.max(1), &groups, &catalog);
@@ -583,6 +654,41 @@ mod tests {
             shared * 20 >= s.customers.len(),
             "only {shared} rows share timestamps"
         );
+    }
+
+    #[test]
+    fn data_until_moves_every_date_by_the_same_amount_and_nothing_else() {
+        let delta = 333 * DAY_MS + 12_345;
+        let a = generate(42, &Sizes::default());
+        let b = generate_until(42, &Sizes::default(), REFERENCE_NOW_MS + delta);
+        assert_eq!(data_now_ms(), REFERENCE_NOW_MS, "the reference is restored");
+        let customers = |s: &Store| -> Vec<(String, i64, i64)> {
+            s.customers
+                .iter()
+                .map(|(_, c)| (c.key.to_string(), c.created_at, c.updated_at))
+                .collect()
+        };
+        let moved: Vec<_> = customers(&a)
+            .into_iter()
+            .map(|(k, c, u)| (k, c + delta, u + delta))
+            .collect();
+        assert_eq!(customers(&b), moved);
+        for ((_, x), (_, y)) in a.links.iter().zip(b.links.iter()) {
+            assert_eq!(
+                (x.key.to_string(), x.created_at + delta),
+                (y.key.to_string(), y.created_at)
+            );
+        }
+        for ((_, x), (_, y)) in a.partnerships.iter().zip(b.partnerships.iter()) {
+            assert_eq!(x.joined_at + delta, y.joined_at);
+        }
+        let latest = b
+            .transactions
+            .iter()
+            .map(|(_, t)| t.updated_at)
+            .max()
+            .unwrap();
+        assert!(latest <= REFERENCE_NOW_MS + delta);
     }
 
     #[test]

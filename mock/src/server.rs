@@ -49,7 +49,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Server {
     /// Generates the data set and builds the state.
     pub fn new(options: Options) -> Self {
-        let store = data::generate(options.seed, &options.sizes);
+        let store = data::generate_until(
+            options.seed,
+            &options.sizes,
+            options.data_until.instant_ms(),
+        );
         Self {
             store: RwLock::new(store),
             partner: partner::generate(options.seed, &options.partner_sizes),
@@ -103,7 +107,11 @@ impl Server {
 
     /// Back to the startup state: data regenerated, log, faults, limiter and config reset.
     pub fn reset(&self) {
-        let fresh = data::generate(self.options.seed, &self.options.sizes);
+        let fresh = data::generate_until(
+            self.options.seed,
+            &self.options.sizes,
+            self.options.data_until.instant_ms(),
+        );
         *self.store_write() = fresh;
         self.log().clear();
         *self.faults() = Faults::new(self.options.seed);

@@ -31,7 +31,7 @@ fn describe_condition(state: &ScanState, spec: &SpecCondition) -> String {
 ///
 /// # Safety
 /// `es` must be the live ExplainState of the EXPLAIN being printed.
-unsafe fn explain_text(es: *mut pg_sys::ExplainState, label: &str, value: &str) {
+pub(crate) unsafe fn explain_text(es: *mut pg_sys::ExplainState, label: &str, value: &str) {
     let label = CString::new(label).expect("label has no NUL");
     let value = CString::new(value.replace('\0', "")).expect("NULs removed");
     // SAFETY: `es` is live (caller); ExplainPropertyText copies both strings before returning.
@@ -65,7 +65,7 @@ unsafe fn explain_scan(
         explain_text(
             es,
             "PartnerStack Endpoint",
-            &format!("GET {}", resource.list_path),
+            &format!("GET {}", resource.list_path_display()),
         );
         if !state.spec.conditions.is_empty() {
             let pushed: Vec<String> = state

@@ -28,4 +28,5 @@ pub use executor::{
     begin_foreign_scan, end_foreign_scan, iterate_foreign_scan, re_scan_foreign_scan,
 };
 pub use explain::explain_foreign_scan;
+pub(crate) use explain::explain_text;
 pub use planner::{get_foreign_paths, get_foreign_plan, get_foreign_rel_size};

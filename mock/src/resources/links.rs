@@ -3,7 +3,7 @@
 //! Here, in this order: the record, its generation, its JSON rendering, its list endpoint
 //! and filters.
 
-use crate::data::{DAY_MS, LINK_DESTINATIONS, REFERENCE_NOW_MS, text};
+use crate::data::{DAY_MS, LINK_DESTINATIONS, data_now_ms, text};
 use crate::envelope::ApiError;
 use crate::http::Response;
 use crate::model::{RowId, Text, impl_record};
@@ -50,7 +50,7 @@ pub(crate) fn generate(
     for (p, part) in partnerships.iter().enumerate() {
         for j in 0..per_partnership {
             let created_at =
-                (part.created_at + rng.below(30 * DAY_MS as u64) as i64).min(REFERENCE_NOW_MS);
+                (part.created_at + rng.below(30 * DAY_MS as u64) as i64).min(data_now_ms());
             let suffix = if j == 0 {
                 String::new()
             } else {

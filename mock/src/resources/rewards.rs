@@ -4,8 +4,7 @@
 //! and filters, its writes.
 
 use crate::data::{
-    DAY_MS, INVOICE_STATUSES, REFERENCE_NOW_MS, REWARD_DESCRIPTIONS, currency_bytes, text,
-    timestamps,
+    DAY_MS, INVOICE_STATUSES, REWARD_DESCRIPTIONS, currency_bytes, data_now_ms, text, timestamps,
 };
 use crate::envelope::ApiError;
 use crate::http::Response;
@@ -161,9 +160,8 @@ pub(crate) fn generate(
                     Box::new(Invoice {
                         key: text(rng.key("inv_")),
                         status,
-                        payment_date: (status == "charge_succeeded").then(|| {
-                            (created_at + rng.range(1, 40) * DAY_MS).min(REFERENCE_NOW_MS)
-                        }),
+                        payment_date: (status == "charge_succeeded")
+                            .then(|| (created_at + rng.range(1, 40) * DAY_MS).min(data_now_ms())),
                     })
                 });
             Reward {
