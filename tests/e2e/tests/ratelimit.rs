@@ -11,9 +11,12 @@ fn a_300_page_scan_against_100_requests_per_minute_returns_every_row() {
     let mock = Mock::start_with(&["--rate-limit", "100", "--size", "transactions=3000"]);
     let mut db = Db::with_partnerstack(&mock);
     // 10 items a page: 300 pages. The limiter is set a little under the API's limit; its burst
-    // still overruns the API's first minute, so some requests are refused and retried.
+    // still overruns the API's first minute, so some requests are refused and retried. One
+    // request at a time, so that each page is read once and the log shows each retry's wait
+    // (parallel.rs and shared_budget.rs read with several in flight).
     db.batch_execute(
-        "ALTER SERVER partnerstack_server OPTIONS (ADD page_size '10', ADD max_requests_per_minute '90')",
+        "ALTER SERVER partnerstack_server OPTIONS (ADD page_size '10', ADD max_requests_per_minute '90',
+           ADD max_concurrency '1')",
     )
     .unwrap();
     let expected = 3000;
