@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use partnerstack_api::sync::{
     CopyColumn, Previous, RunMode, Strategy, SyncError, add_columns_sql, check_copyable,
-    choose_run_mode, create_table_sql, run_sql,
+    choose_run_mode, create_table_sql, initial_copy_sql, run_sql,
 };
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::panic::CaughtError;
@@ -302,7 +302,11 @@ fn run(
     .unwrap_or_else(|e| invalid(e.to_string()));
 
     let names: Vec<&str> = copy.columns.iter().map(|c| c.name.as_str()).collect();
-    let sql = run_sql(&copy.source, &copy.target, &names, copy.strategy, mode);
+    let sql = if existing.is_none() {
+        initial_copy_sql(&copy.source, &copy.target, &names, copy.strategy)
+    } else {
+        run_sql(&copy.source, &copy.target, &names, copy.strategy, mode)
+    };
     let args: Vec<DatumWithOid<'_>> = match mode {
         RunMode::Incremental => vec![mark.into()],
         RunMode::Full => Vec::new(),

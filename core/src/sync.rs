@@ -256,6 +256,35 @@ pub fn run_sql(
     )
 }
 
+/// The statement of a full run into a copy created by this run: a plain `INSERT ... SELECT`,
+/// with none of [`run_sql`]'s conflict handling, set of fetched rows or deletion, which would
+/// only cost time on an empty table (a first copy of 100,000 rows is mostly insert cost).
+/// Answers the same row as [`run_sql`].
+pub fn initial_copy_sql(
+    source: &str,
+    target: &str,
+    columns: &[&str],
+    strategy: Strategy,
+) -> String {
+    let list = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (returning, mark) = match strategy.mark_column() {
+        Some(column) => {
+            let column = quote_ident(column);
+            (column.clone(), format!("max({column})"))
+        }
+        None => ("1".to_owned(), "NULL::timestamptz".to_owned()),
+    };
+    format!(
+        "WITH inserted AS (INSERT INTO {target} ({list}) SELECT {list} FROM {source} \
+         RETURNING {returning})\n\
+         SELECT count(*), 0::bigint, 0::bigint, {mark} FROM inserted"
+    )
+}
+
 #[cfg(test)]
 #[path = "sync_tests.rs"]
 mod tests;

@@ -188,3 +188,19 @@ fn full_statement_reads_everything_and_deletes_the_rest() {
     );
     assert!(only_key.contains("NULL::timestamptz"), "{only_key}");
 }
+
+#[test]
+fn a_new_copy_is_filled_by_a_plain_insert() {
+    let sql = initial_copy_sql("s", "t", &["key", "updated_at"], Strategy::UpdatedSince);
+    assert_eq!(
+        sql,
+        "WITH inserted AS (INSERT INTO t (\"key\", \"updated_at\") SELECT \"key\", \"updated_at\" FROM s \
+         RETURNING \"updated_at\")\nSELECT count(*), 0::bigint, 0::bigint, max(\"updated_at\") FROM inserted"
+    );
+    let webhooks = initial_copy_sql("s", "t", &["key"], Strategy::FullOnly);
+    assert!(webhooks.contains("RETURNING 1)"), "{webhooks}");
+    assert!(
+        webhooks.ends_with("NULL::timestamptz FROM inserted"),
+        "{webhooks}"
+    );
+}
