@@ -151,15 +151,24 @@ pub struct CopyColumn {
     pub sql_type: String,
 }
 
-/// `CREATE TABLE` for a new copy: the foreign table's columns, primary key on [`KEY_COLUMN`].
-/// `target` is already quoted (`"analytics"."ps_customers"`).
+/// `CREATE TABLE` for a new copy: the foreign table's columns. `target` is already quoted
+/// (`"analytics"."ps_customers"`). The primary key comes after the first fill
+/// ([`add_primary_key_sql`]): building the index once by sorting is cheaper than growing it
+/// row by row in random key order.
 pub fn create_table_sql(target: &str, columns: &[CopyColumn]) -> String {
-    let mut lines: Vec<String> = columns
+    let lines: Vec<String> = columns
         .iter()
         .map(|c| format!("  {} {}", quote_ident(&c.name), c.sql_type))
         .collect();
-    lines.push(format!("  PRIMARY KEY ({})", quote_ident(KEY_COLUMN)));
     format!("CREATE TABLE {target} (\n{}\n)", lines.join(",\n"))
+}
+
+/// The copy's primary key on [`KEY_COLUMN`], added after its first fill.
+pub fn add_primary_key_sql(target: &str) -> String {
+    format!(
+        "ALTER TABLE {target} ADD PRIMARY KEY ({})",
+        quote_ident(KEY_COLUMN)
+    )
 }
 
 /// `ALTER TABLE ... ADD COLUMN` for the foreign table's columns the copy lacks (a new IMPORT

@@ -128,7 +128,11 @@ fn columns(names: &[&str]) -> Vec<CopyColumn> {
 fn create_and_add_columns() {
     assert_eq!(
         create_table_sql("\"a\".\"t\"", &columns(&["key", "email"])),
-        "CREATE TABLE \"a\".\"t\" (\n  \"key\" text,\n  \"email\" text,\n  PRIMARY KEY (\"key\")\n)"
+        "CREATE TABLE \"a\".\"t\" (\n  \"key\" text,\n  \"email\" text\n)"
+    );
+    assert_eq!(
+        add_primary_key_sql("\"a\".\"t\""),
+        "ALTER TABLE \"a\".\"t\" ADD PRIMARY KEY (\"key\")"
     );
     let existing = vec!["key".to_owned(), "email".to_owned()];
     assert_eq!(
