@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): partnerstack_sync against the mock.
 #   - first sync of ROWS customers and of ROWS transactions: seconds, rows/s, requests, beside a
-#     plain `SELECT *` scan of the same table (what the copy's inserts add to the reading);
+#     plain `SELECT *` scan of the same table (the reading alone) and a `CREATE TABLE AS` of it
+#     (reading and writing, with no key and no state);
 #   - an incremental sync after CHANGED_PERCENT % of the customers changed through the API.
 #
 #   bash scripts/bench-sync.sh                 # 100,000 rows, 1 % changed
@@ -37,6 +38,9 @@ for table in customers transactions; do
   clear_requests
   scan=$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT * FROM partnerstack.$table;")
   echo "scan $table seconds=$scan rows_per_second=$(python3 -c "print(round($ROWS / $scan))") requests=$(mock_requests)"
+  # The floor of any copy: the same rows written by a plain CREATE TABLE AS (no key, no state).
+  ctas=$(timed "CREATE TABLE ctas_$table AS SELECT * FROM partnerstack.$table;")
+  echo "create-table-as $table seconds=$ctas rows_per_second=$(python3 -c "print(round($ROWS / $ctas))")"
   clear_requests
   out=$(psql_ -At -F ' ' <<SQL
 \\timing on
@@ -44,7 +48,7 @@ SELECT mode, inserted, requests FROM partnerstack_sync('partnerstack.$table', 'c
 SQL
 )
   secs=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | python3 -c 'import sys; print(round(float(sys.stdin.read())/1000, 3))')
-  read -r mode inserted requests <<<"$(echo "$out" | head -1)"
+  read -r mode inserted requests <<<"$(echo "$out" | grep -v "^Timing" | head -1)"
   echo "first-sync $table mode=$mode inserted=$inserted seconds=$secs rows_per_second=$(python3 -c "print(round($inserted / $secs))") requests=$requests mock_requests=$(mock_requests)"
 done
 
@@ -80,5 +84,5 @@ SELECT mode, inserted, updated, requests FROM partnerstack_sync('partnerstack.cu
 SQL
 )
 secs=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | python3 -c 'import sys; print(round(float(sys.stdin.read())/1000, 3))')
-read -r mode inserted updated requests <<<"$(echo "$out" | head -1)"
+read -r mode inserted updated requests <<<"$(echo "$out" | grep -v "^Timing" | head -1)"
 echo "incremental customers changed=$changed mode=$mode inserted=$inserted updated=$updated seconds=$secs requests=$requests mock_requests=$(mock_requests)"

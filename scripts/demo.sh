@@ -149,9 +149,20 @@ EOF
   echo "created the cluster"
 fi
 # The rate limit is one budget for all sessions only with the library preloaded (shared memory is
-# reserved at server start); a demo cluster made before that setting gets it here.
-if ! as_postgres grep -q "^shared_preload_libraries = 'partnerstack'" "$PGDATA_DIR/postgresql.conf"; then
-  echo "shared_preload_libraries = 'partnerstack'" | as_postgres tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
+# reserved at server start), and pg_cron (postgresql-15-cron, from .ci/install) must be preloaded
+# to schedule the local copy; a demo cluster made before these settings gets them here.
+PRELOAD=partnerstack
+CRON=0
+if [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
+  PRELOAD=partnerstack,pg_cron
+  CRON=1
+fi
+if ! as_postgres grep -q "^shared_preload_libraries = '$PRELOAD'" "$PGDATA_DIR/postgresql.conf"; then
+  as_postgres tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null <<EOF
+shared_preload_libraries = '$PRELOAD'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+EOF
   if pg_running; then
     as_postgres "$PG_BINDIR/pg_ctl" stop -D "$PGDATA_DIR" -m fast -w >/dev/null
   fi
@@ -278,6 +289,26 @@ header "What is sent to the API for a filtered query"
 query <<'EOF'
 EXPLAIN SELECT * FROM partnerstack.customers WHERE updated_at > now() - interval '7 days';
 EOF
+
+header "A local copy (partnerstack_sync): first run full, the next one incremental"
+query <<'EOF'
+CREATE SCHEMA analytics;
+SELECT * FROM partnerstack_sync('partnerstack.customers', 'analytics.ps_customers');
+SELECT * FROM partnerstack_sync('partnerstack.customers', 'analytics.ps_customers');
+SELECT target, mode, high_water_mark, runs, last_run_mode, last_requests FROM partnerstack_sync_state;
+EOF
+if [ "$CRON" = 1 ]; then
+  header "pg_cron refreshes the copy every 5 minutes"
+  psql_demo -d postgres -e -v db="$DB" <<'EOF' || { FAILURES=$((FAILURES + 1)); echo "(pg_cron setup failed; the error is above)"; }
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'partnerstack-demo-customers';
+SELECT cron.schedule_in_database('partnerstack-demo-customers', '*/5 * * * *',
+  $$SELECT partnerstack_sync('partnerstack.customers', 'analytics.ps_customers')$$, :'db');
+EOF
+  echo "What ran: psql -h $DEMO -p $PG_PORT -U postgres postgres -c 'SELECT * FROM cron.job_run_details ORDER BY start_time DESC LIMIT 5'"
+else
+  echo "(pg_cron is not installed: apt-get install postgresql-$PG_MAJOR-cron, then run the demo again to schedule the copy)"
+fi
 
 header "Ready"
 echo "Open a session on the demo database:"

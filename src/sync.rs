@@ -11,8 +11,8 @@
 use std::time::Instant;
 
 use partnerstack_api::sync::{
-    CopyColumn, Previous, RunMode, Strategy, SyncError, add_columns_sql, check_copyable,
-    choose_run_mode, create_table_sql, run_sql,
+    CopyColumn, Previous, RunMode, Strategy, SyncError, add_columns_sql, add_primary_key_sql,
+    check_copyable, choose_run_mode, create_table_sql, initial_copy_sql, run_sql,
 };
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::panic::CaughtError;
@@ -302,7 +302,11 @@ fn run(
     .unwrap_or_else(|e| invalid(e.to_string()));
 
     let names: Vec<&str> = copy.columns.iter().map(|c| c.name.as_str()).collect();
-    let sql = run_sql(&copy.source, &copy.target, &names, copy.strategy, mode);
+    let sql = if existing.is_none() {
+        initial_copy_sql(&copy.source, &copy.target, &names, copy.strategy)
+    } else {
+        run_sql(&copy.source, &copy.target, &names, copy.strategy, mode)
+    };
     let args: Vec<DatumWithOid<'_>> = match mode {
         RunMode::Incremental => vec![mark.into()],
         RunMode::Full => Vec::new(),
@@ -317,6 +321,9 @@ fn run(
         deleted: count(3),
     };
     let new_mark: Option<TimestampWithTimeZone> = spi(row.get(4));
+    if existing.is_none() {
+        spi(client.update(&add_primary_key_sql(&copy.target), None, &[]));
+    }
 
     let requests = i64::try_from(scan_requests() - requests_before).unwrap_or(i64::MAX);
     spi(client.update(

@@ -151,15 +151,24 @@ pub struct CopyColumn {
     pub sql_type: String,
 }
 
-/// `CREATE TABLE` for a new copy: the foreign table's columns, primary key on [`KEY_COLUMN`].
-/// `target` is already quoted (`"analytics"."ps_customers"`).
+/// `CREATE TABLE` for a new copy: the foreign table's columns. `target` is already quoted
+/// (`"analytics"."ps_customers"`). The primary key comes after the first fill
+/// ([`add_primary_key_sql`]): building the index once by sorting is cheaper than growing it
+/// row by row in random key order.
 pub fn create_table_sql(target: &str, columns: &[CopyColumn]) -> String {
-    let mut lines: Vec<String> = columns
+    let lines: Vec<String> = columns
         .iter()
         .map(|c| format!("  {} {}", quote_ident(&c.name), c.sql_type))
         .collect();
-    lines.push(format!("  PRIMARY KEY ({})", quote_ident(KEY_COLUMN)));
     format!("CREATE TABLE {target} (\n{}\n)", lines.join(",\n"))
+}
+
+/// The copy's primary key on [`KEY_COLUMN`], added after its first fill.
+pub fn add_primary_key_sql(target: &str) -> String {
+    format!(
+        "ALTER TABLE {target} ADD PRIMARY KEY ({})",
+        quote_ident(KEY_COLUMN)
+    )
 }
 
 /// `ALTER TABLE ... ADD COLUMN` for the foreign table's columns the copy lacks (a new IMPORT
@@ -253,6 +262,35 @@ pub fn run_sql(
          (SELECT count(*) FILTER (WHERE NOT inserted) FROM upserted),\n\
          {deleted_count},\n\
          {mark}"
+    )
+}
+
+/// The statement of a full run into a copy created by this run: a plain `INSERT ... SELECT`,
+/// with none of [`run_sql`]'s conflict handling, set of fetched rows or deletion, which would
+/// only cost time on an empty table (a first copy of 100,000 rows is mostly insert cost).
+/// Answers the same row as [`run_sql`].
+pub fn initial_copy_sql(
+    source: &str,
+    target: &str,
+    columns: &[&str],
+    strategy: Strategy,
+) -> String {
+    let list = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (returning, mark) = match strategy.mark_column() {
+        Some(column) => {
+            let column = quote_ident(column);
+            (column.clone(), format!("max({column})"))
+        }
+        None => ("1".to_owned(), "NULL::timestamptz".to_owned()),
+    };
+    format!(
+        "WITH inserted AS (INSERT INTO {target} ({list}) SELECT {list} FROM {source} \
+         RETURNING {returning})\n\
+         SELECT count(*), 0::bigint, 0::bigint, {mark} FROM inserted"
     )
 }
 

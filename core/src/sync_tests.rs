@@ -128,7 +128,11 @@ fn columns(names: &[&str]) -> Vec<CopyColumn> {
 fn create_and_add_columns() {
     assert_eq!(
         create_table_sql("\"a\".\"t\"", &columns(&["key", "email"])),
-        "CREATE TABLE \"a\".\"t\" (\n  \"key\" text,\n  \"email\" text,\n  PRIMARY KEY (\"key\")\n)"
+        "CREATE TABLE \"a\".\"t\" (\n  \"key\" text,\n  \"email\" text\n)"
+    );
+    assert_eq!(
+        add_primary_key_sql("\"a\".\"t\""),
+        "ALTER TABLE \"a\".\"t\" ADD PRIMARY KEY (\"key\")"
     );
     let existing = vec!["key".to_owned(), "email".to_owned()];
     assert_eq!(
@@ -187,4 +191,20 @@ fn full_statement_reads_everything_and_deletes_the_rest() {
         "{only_key}"
     );
     assert!(only_key.contains("NULL::timestamptz"), "{only_key}");
+}
+
+#[test]
+fn a_new_copy_is_filled_by_a_plain_insert() {
+    let sql = initial_copy_sql("s", "t", &["key", "updated_at"], Strategy::UpdatedSince);
+    assert_eq!(
+        sql,
+        "WITH inserted AS (INSERT INTO t (\"key\", \"updated_at\") SELECT \"key\", \"updated_at\" FROM s \
+         RETURNING \"updated_at\")\nSELECT count(*), 0::bigint, 0::bigint, max(\"updated_at\") FROM inserted"
+    );
+    let webhooks = initial_copy_sql("s", "t", &["key"], Strategy::FullOnly);
+    assert!(webhooks.contains("RETURNING 1)"), "{webhooks}");
+    assert!(
+        webhooks.ends_with("NULL::timestamptz FROM inserted"),
+        "{webhooks}"
+    );
 }
