@@ -201,6 +201,71 @@ pub struct WriteProgress<'a> {
     pub accepted: &'a [String],
     /// A short excerpt of the failing row's request.
     pub failing_row: String,
+    /// What became of the statement's other rows that PartnerStack did not accept.
+    pub others: &'a RowFates,
+}
+
+/// The rows of a statement other than the failing one that PartnerStack did not accept: with
+/// several requests in flight, rows sent with the failing one may have failed too, or have no
+/// known outcome; the rows after them were never sent. Row numbers are 1-based.
+#[derive(Debug, Default)]
+pub struct RowFates {
+    /// Rows refused, with the API's reason.
+    pub failed: Vec<(usize, String)>,
+    /// Creates that got no definite answer: PartnerStack may have processed them.
+    pub unknown: Vec<usize>,
+    /// The rows never sent: `first..=last`.
+    pub not_sent: Option<(usize, usize)>,
+}
+
+impl RowFates {
+    /// The DETAIL sentences for these rows (empty when there are none).
+    fn detail(&self) -> String {
+        let mut text = String::new();
+        if !self.failed.is_empty() {
+            let failed: Vec<String> = self
+                .failed
+                .iter()
+                .take(DETAIL_KEYS_SHOWN)
+                .map(|(row, reason)| format!("row {row} ({reason})"))
+                .collect();
+            let more = match self.failed.len().saturating_sub(DETAIL_KEYS_SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            text.push_str(&format!(" Also failed: {}{more}.", failed.join("; ")));
+        }
+        if !self.unknown.is_empty() {
+            text.push_str(&format!(
+                " Outcome unknown (PartnerStack may have created them): {}.",
+                row_list(&self.unknown)
+            ));
+        }
+        match self.not_sent {
+            Some((first, last)) if first == last => {
+                text.push_str(&format!(" Not sent: row {first}."));
+            }
+            Some((first, last)) => text.push_str(&format!(" Not sent: rows {first} to {last}.")),
+            None => {}
+        }
+        text
+    }
+}
+
+/// Row numbers for a message: `rows 3, 4` or `row 3`.
+fn row_list(rows: &[usize]) -> String {
+    let shown: Vec<String> = rows
+        .iter()
+        .take(DETAIL_KEYS_SHOWN)
+        .map(usize::to_string)
+        .collect();
+    let more = rows.len().saturating_sub(DETAIL_KEYS_SHOWN);
+    let noun = if rows.len() == 1 { "row" } else { "rows" };
+    if more > 0 {
+        format!("{noun} {} and {more} more", shown.join(", "))
+    } else {
+        format!("{noun} {}", shown.join(", "))
+    }
 }
 
 /// The ERROR report of a create that may have happened although no success came back (5xx,
@@ -214,6 +279,7 @@ pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) 
         total,
         accepted,
         failing_row,
+        others,
     } = progress;
     error(
         PgSqlErrorCode::ERRCODE_FDW_ERROR,
@@ -222,9 +288,10 @@ pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) 
         ),
     )
     .set_detail(format!(
-        "Accepted before it: {} row(s): {}. Row {row}: {failing_row}. Rows after it were not sent.",
+        "Accepted: {} row(s): {}. Row {row}: {failing_row}.{}",
         accepted.len(),
         shorten(accepted),
+        others.detail(),
     ))
     .set_hint(
         "Check whether that row exists in PartnerStack before sending it again (for \
@@ -233,7 +300,8 @@ pub fn write_outcome_unknown_report(e: &ApiError, progress: &WriteProgress<'_>) 
     )
 }
 
-/// The ERROR report of a row that failed after PartnerStack accepted the rows before it.
+/// The ERROR report of a row that PartnerStack refused, with what it accepted of the statement
+/// (with several rows in flight, rows after the failing one may be among them).
 #[track_caller]
 pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> ErrorReport {
     let WriteProgress {
@@ -242,6 +310,7 @@ pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> Error
         total,
         accepted,
         failing_row,
+        others,
     } = progress;
     error(
         PgSqlErrorCode::ERRCODE_FDW_ERROR,
@@ -251,24 +320,39 @@ pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> Error
         ),
     )
     .set_detail(format!(
-        "Accepted keys: {}. Failing row: {failing_row}",
-        shorten(accepted)
+        "Accepted keys: {}. Failing row: {failing_row}{}",
+        shorten(accepted),
+        others.detail(),
     ))
     .set_hint(
         "PartnerStack writes are not transactional: the accepted rows stay. Rerun the \
-         statement for the rows after the accepted ones; rows that carry their own keys \
-         (customer_key, a transaction's key) are refused as duplicates if sent twice.",
+         statement for the rows that were not accepted (the failing row, any other failed \
+         row, the rows not sent); rows that carry their own keys (customer_key, a \
+         transaction's key) are refused as duplicates if sent twice.",
     )
 }
 
-/// Raises the cancel of a statement while row `row` of `total` was being sent: first a WARNING
-/// says what may have happened to it and what was accepted before, then Postgres reports the
+/// Raises the cancel of a statement while `in_flight` rows (1-based) of `total` were being sent:
+/// first a WARNING says what may have happened to them, what was accepted, what failed or has
+/// no known outcome before the cancel, and what was never sent; then Postgres reports the
 /// cancel. Never returns.
 #[track_caller]
-pub fn raise_cancelled_write(table: &str, row: usize, total: usize, accepted: &[String]) -> ! {
+pub fn raise_cancelled_write(
+    table: &str,
+    in_flight: &[usize],
+    total: usize,
+    accepted: &[String],
+    others: &RowFates,
+) -> ! {
+    let (being, them) = match in_flight {
+        [_] => ("was", "it"),
+        _ => ("were", "them"),
+    };
+    let rest = others.detail();
     pgrx::warning!(
-        "writing {table}: cancelled while row {row} of {total} was being sent; PartnerStack may \
-         have processed it. {} row(s) were accepted before it: {}",
+        "writing {table}: cancelled while {} of {total} {being} being sent; PartnerStack may \
+         have processed {them}. {} row(s) were accepted: {}.{rest}",
+        row_list(in_flight),
         accepted.len(),
         shorten(accepted)
     );

@@ -3,9 +3,11 @@
 //!
 //! Every row of a statement is validated as the executor hands it over, and nothing is sent
 //! until the last row is in: a bad value anywhere in `INSERT ... SELECT` is an ERROR before any
-//! request. Then the requests go one by one. API writes are not transactional, so when row N
-//! fails the ERROR says which rows PartnerStack already accepted (their keys), the failing
-//! row's input and the API's message.
+//! request. Then the requests go out, up to `max_concurrency` at once (rows addressing the same
+//! object one after the other, in statement order). API writes are not transactional, so when
+//! a row fails the ERROR says which rows PartnerStack accepted (their keys), the failing row's
+//! input and the API's message, which other rows failed or have no known outcome, and which
+//! were never sent.
 
 // The framework's ForeignDataWrapper trait takes ErrorReport by value; these methods feed it.
 #![allow(clippy::result_large_err)]
@@ -16,21 +18,22 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
+use partnerstack_api::client::Fanout;
 use partnerstack_api::error::excerpt;
 use partnerstack_api::options::InsertMode;
 use partnerstack_api::write::{
-    self, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert, plan_update,
-    plan_upsert,
+    self, ConfirmRead, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert,
+    plan_update, plan_upsert,
 };
-use partnerstack_api::{ApiError, Client, Resource, Stats, Value};
+use partnerstack_api::{ApiError, Client, Resource, Stats, Value, WriteOutcome};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::ErrorReport;
 use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{
-    WriteProgress, api_report, partial_write_report, raise, raise_cancelled_write, raise_option,
-    write_outcome_unknown_report, write_report,
+    RowFates, WriteProgress, api_report, partial_write_report, raise, raise_cancelled_write,
+    raise_option, write_outcome_unknown_report, write_report,
 };
 use crate::options::{client_config, server_options};
 use crate::scan::explain_text;
@@ -214,6 +217,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_modify(
 }
 
 /// A validated write waiting for the end of the statement.
+#[derive(Clone)]
 enum Pending {
     Create(WriteRequest),
     Update(WriteRequest),
@@ -221,7 +225,70 @@ enum Pending {
     Upsert(Upsert),
 }
 
+/// What one sent write gave: its outcome, and the update verb the server answered to.
+type Sent = (WriteOutcome, Option<Method>);
+
 impl Pending {
+    /// Sends the write with its rules (PUT then PATCH, upsert), on a request thread.
+    fn send(
+        &self,
+        client: &Client,
+        pinned: Option<UpdateMethod>,
+        stats: &mut Stats,
+    ) -> Result<Sent, ApiError> {
+        match self {
+            Pending::Create(r) | Pending::Delete(r) => client.write(r, stats).map(|o| (o, None)),
+            Pending::Update(r) => write::update(client, r, pinned, stats).map(|o| {
+                let verb = o.method;
+                (o, Some(verb))
+            }),
+            Pending::Upsert(u) => {
+                write::upsert(client, u, pinned, stats).map(|o| (o.outcome, o.update_method))
+            }
+        }
+    }
+
+    /// Whether the write may try PUT then PATCH: sent alone while the server's verb is unknown.
+    fn needs_update_verb(&self) -> bool {
+        match self {
+            Pending::Update(_) => true,
+            Pending::Upsert(u) => u.update.is_some(),
+            Pending::Create(_) | Pending::Delete(_) => false,
+        }
+    }
+
+    /// The objects the write addresses, by the paths that name them: two writes sharing one
+    /// are sent one after the other, in statement order.
+    fn lanes(&self) -> Vec<String> {
+        // A create names its object by the key it carries: the read that would confirm it,
+        // and the `key` of its body (a transaction's own key, which has no such read).
+        fn created(request: &WriteRequest) -> Vec<String> {
+            let confirm = request.confirm.as_ref().map(|confirm| match confirm {
+                ConfirmRead::Item { path } => path.clone(),
+                ConfirmRead::List {
+                    path, field, value, ..
+                } => format!("{path}?{field}={value}"),
+            });
+            let own_key = request
+                .body
+                .as_ref()
+                .and_then(|body| body.get("key"))
+                .and_then(|key| key.as_str())
+                .map(|key| format!("{}#{key}", request.path));
+            confirm.into_iter().chain(own_key).collect()
+        }
+        match self {
+            Pending::Update(r) | Pending::Delete(r) => vec![r.path.clone()],
+            Pending::Create(r) => created(r),
+            Pending::Upsert(u) => u
+                .update
+                .iter()
+                .map(|r| r.path.clone())
+                .chain(created(&u.create))
+                .collect(),
+        }
+    }
+
     fn body_excerpt(&self) -> String {
         let request = match self {
             Pending::Create(r) | Pending::Update(r) | Pending::Delete(r) => r,
@@ -245,6 +312,8 @@ pub struct ModifyState {
     upsert: bool,
     /// The server option `update_method`, else what this server answered before.
     pinned: Option<UpdateMethod>,
+    /// Requests in flight at most (`max_concurrency`).
+    concurrency: usize,
     pending: Vec<Pending>,
     /// Keys already queued for UPDATE or DELETE: a join can reach the same row twice, and a
     /// local table would change it once.
@@ -290,6 +359,7 @@ impl ModifyState {
             serverid,
             upsert: table.insert_mode == InsertMode::Upsert,
             pinned,
+            concurrency: server.max_concurrency,
             pending: Vec::new(),
             addressed: std::collections::HashSet::new(),
             stats: Stats::default(),
@@ -368,48 +438,104 @@ impl ModifyState {
             .collect()
     }
 
-    /// Sends every queued write, in order.
+    /// Sends every queued write: up to `max_concurrency` at once, in statement order, with the
+    /// rows that address the same object one after the other. An update whose verb the server
+    /// has not answered yet (PUT, or PATCH after a 405) is sent alone first, so that the others
+    /// use the verb it finds. Once a row fails nothing more is sent; the rows already in flight
+    /// are waited for, so the ERROR says exactly which rows PartnerStack accepted, which failed
+    /// or have no known outcome, and which were never sent.
     pub fn finish(&mut self) -> Result<(), ErrorReport> {
         let pending = std::mem::take(&mut self.pending);
         let total = pending.len();
-        let mut accepted: Vec<String> = Vec::new();
-        for (index, write) in pending.iter().enumerate() {
-            let result = match write {
-                Pending::Create(r) | Pending::Delete(r) => self.client.write(r, &mut self.stats),
-                Pending::Update(r) => {
-                    let outcome = write::update(&self.client, r, self.pinned, &mut self.stats);
-                    if let Ok(o) = &outcome {
-                        self.remember(o.method);
-                    }
-                    outcome
+        let mut fanout: Fanout<Sent> = Fanout::new(self.concurrency);
+        // Rows in flight (0-based) and the objects they address.
+        let mut in_flight: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut accepted: Vec<(usize, String)> = Vec::new();
+        let mut failed: Vec<(usize, ApiError)> = Vec::new();
+        // A row whose request thread could not start: failed, but certainly not sent.
+        let mut unsent: Option<usize> = None;
+        let mut next = 0;
+        loop {
+            while failed.is_empty() && next < total && fanout.has_room() {
+                let write = &pending[next];
+                let lanes = write.lanes();
+                let learning = self.pinned.is_none() && write.needs_update_verb();
+                let waits = in_flight
+                    .values()
+                    .any(|busy| busy.iter().any(|lane| lanes.contains(lane)));
+                if waits || learning && !in_flight.is_empty() {
+                    break;
                 }
-                Pending::Upsert(u) => write::upsert(&self.client, u, self.pinned, &mut self.stats)
-                    .map(|o| {
-                        if let Some(m) = o.update_method {
-                            self.remember(m);
-                        }
-                        o.outcome
-                    }),
-            };
-            match result {
-                Ok(outcome) => accepted.push(outcome.key.unwrap_or_else(|| "(no key)".into())),
-                Err(ApiError::Cancelled) => {
-                    raise_cancelled_write(&self.table, index + 1, total, &accepted)
+                let (job, pinned) = (write.clone(), self.pinned);
+                let started = fanout.start(&self.client, next, move |client, stats| {
+                    job.send(client, pinned, stats)
+                });
+                if let Err(e) = started {
+                    // Reported like a refused row once the rows in flight are in.
+                    failed.push((next, e));
+                    unsent = Some(next);
+                    next += 1;
+                    break;
                 }
-                Err(e) if outcome_unknown(write, &e) => {
-                    let progress = self.progress(index, total, &accepted, write);
-                    return Err(write_outcome_unknown_report(&e, &progress));
-                }
-                Err(e) if accepted.is_empty() && total == 1 => {
-                    return Err(api_report(&e, &format!("writing {}", self.table)));
-                }
-                Err(e) => {
-                    let progress = self.progress(index, total, &accepted, write);
-                    return Err(partial_write_report(&e, &progress));
+                in_flight.insert(next, lanes);
+                next += 1;
+                if learning {
+                    break;
                 }
             }
+            self.stats.peak_in_flight = self.stats.peak_in_flight.max(fanout.peak as u64);
+            let done = match fanout.next_done(&self.client) {
+                Ok(Some(done)) => done,
+                Ok(None) => break,
+                Err(_) => {
+                    let mut rows: Vec<usize> = in_flight.keys().map(|i| i + 1).collect();
+                    rows.sort_unstable();
+                    accepted.sort_unstable();
+                    let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
+                    failed.sort_unstable_by_key(|(row, _)| *row);
+                    let fates = fates(&pending, &failed, unsent, next);
+                    raise_cancelled_write(&self.table, &rows, total, &keys, &fates)
+                }
+            };
+            self.stats.add(&done.stats);
+            in_flight.remove(&done.tag);
+            match done.result {
+                Ok((outcome, verb)) => {
+                    if let Some(verb) = verb {
+                        self.remember(verb);
+                    }
+                    let key = outcome.key.unwrap_or_else(|| "(no key)".into());
+                    accepted.push((done.tag, key));
+                }
+                Err(e) => failed.push((done.tag, e)),
+            }
         }
-        Ok(())
+        if failed.is_empty() {
+            return Ok(());
+        }
+        accepted.sort_unstable_by_key(|(row, _)| *row);
+        failed.sort_unstable_by_key(|(row, _)| *row);
+        let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
+        let (index, error) = failed.remove(0);
+        let first = &pending[index];
+        let first_unknown = unsent != Some(index) && outcome_unknown(first, &error);
+        if keys.is_empty() && total == 1 && !first_unknown {
+            return Err(api_report(&error, &format!("writing {}", self.table)));
+        }
+        let others = fates(&pending, &failed, unsent, next);
+        let progress = WriteProgress {
+            table: &self.table,
+            row: index + 1,
+            total,
+            accepted: &keys,
+            failing_row: first.body_excerpt(),
+            others: &others,
+        };
+        if first_unknown {
+            Err(write_outcome_unknown_report(&error, &progress))
+        } else {
+            Err(partial_write_report(&error, &progress))
+        }
     }
 
     fn remember(&mut self, method: Method) {
@@ -421,23 +547,30 @@ impl ModifyState {
         self.pinned = Some(verb);
         UPDATE_METHODS.with(|m| m.borrow_mut().insert(self.serverid, verb));
     }
+}
 
-    /// How far the statement got when row `index` (0-based) failed, for its ERROR.
-    fn progress<'a>(
-        &'a self,
-        index: usize,
-        total: usize,
-        accepted: &'a [String],
-        write: &Pending,
-    ) -> WriteProgress<'a> {
-        WriteProgress {
-            table: &self.table,
-            row: index + 1,
-            total,
-            accepted,
-            failing_row: write.body_excerpt(),
+/// What became of the rows of `failed` (0-based, in row order) and of the rows never sent
+/// (from `next` on), for a report. `unsent` failed without being sent.
+fn fates(
+    pending: &[Pending],
+    failed: &[(usize, ApiError)],
+    unsent: Option<usize>,
+    next: usize,
+) -> RowFates {
+    let mut fates = RowFates {
+        not_sent: (next < pending.len()).then_some((next + 1, pending.len())),
+        ..RowFates::default()
+    };
+    for (row, e) in failed {
+        if unsent != Some(*row) && outcome_unknown(&pending[*row], e) {
+            fates.unknown.push(row + 1);
+        } else {
+            fates
+                .failed
+                .push((row + 1, excerpt(&e.to_string(), DETAIL_ROW_CHARS)));
         }
     }
+    fates
 }
 
 /// Whether a failed write may nevertheless have been applied: a create (a POST is not

@@ -96,6 +96,19 @@ impl Item {
             .map(|t| t.0)
     }
 
+    /// The item's `created_at` (epoch milliseconds), when it is an integer.
+    pub fn created_at(&self) -> Option<i64> {
+        #[derive(Deserialize)]
+        struct CreatedOnly {
+            #[serde(default)]
+            created_at: Option<serde_json::Value>,
+        }
+        serde_json::from_str::<CreatedOnly>(self.raw.get())
+            .ok()
+            .and_then(|c| c.created_at)
+            .and_then(|v| v.as_i64())
+    }
+
     /// The item's top-level fields, as borrowed raw JSON.
     pub fn fields(&self) -> Result<Fields<'_>, String> {
         serde_json::from_str::<Fields>(self.raw.get())

@@ -163,6 +163,12 @@ const SERVER: &[Scope] = &[Scope::Server];
 const KEY_SCOPES: &[Scope] = &[Scope::UserMapping, Scope::Server];
 const TABLE: &[Scope] = &[Scope::Table];
 
+/// Requests in flight per statement by default. Eight requests of about 300 ms (the real API's
+/// pace for a page) make some 27 a second: 4 to 8 times a sequential read, and about half of the
+/// default `max_requests_per_minute` (3,000), so that a second busy statement still gets its
+/// share before the shared budget has to pace them.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+
 /// Every option, in the order of the documentation.
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
@@ -251,6 +257,13 @@ pub const OPTIONS: &[OptionSpec] = &[
         },
         default: OptionDefault::Number(DEFAULT_MAX_REQUESTS_PER_MINUTE),
         doc: "client-side rate limit shared by all sessions of the cluster (bursts of a third; needs `shared_preload_libraries`, else per backend); 0 = off",
+    },
+    OptionSpec {
+        name: "max_concurrency",
+        scopes: SERVER,
+        check: Check::Count { min: 1, max: 64 },
+        default: OptionDefault::Number(DEFAULT_MAX_CONCURRENCY as u64),
+        doc: "requests in flight per statement: list windows, key lookups, writes; 1 = one at a time (see [Concurrency](#concurrency))",
     },
     OptionSpec {
         name: "update_method",
@@ -513,6 +526,8 @@ pub struct ServerOptions {
     pub client: ClientConfig,
     /// Items per list request.
     pub page_size: u32,
+    /// Requests in flight per statement.
+    pub max_concurrency: usize,
     /// The UPDATE verb, when pinned.
     pub update_method: Option<UpdateMethod>,
     /// Keys set on the server: a fallback for the user mapping's.
@@ -536,6 +551,7 @@ impl ServerOptions {
         Ok(ServerOptions {
             client,
             page_size: small(given.count("page_size")),
+            max_concurrency: small(given.count("max_concurrency")) as usize,
             update_method: given
                 .get("update_method")
                 .and_then(|v| UpdateMethod::from_option(&v)),

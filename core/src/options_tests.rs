@@ -51,6 +51,7 @@ fn accepted_options_per_scope() {
             "retry_max_ms",
             "max_response_bytes",
             "max_requests_per_minute",
+            "max_concurrency",
             "update_method",
             "s2s_url",
             "public_key",

@@ -101,6 +101,10 @@ pub struct Request {
     pub params: Vec<(String, String)>,
     /// The path parameter's value, copied into the rows (links' partnership_key).
     pub path_parameter: Option<String>,
+    /// The `created_at` bounds of a list whose endpoint filters by them (`min_created` and
+    /// `max_created`, also in `params` when set); `None` for an item and for a list that cannot
+    /// be filtered so. A scan may read such a list as several windows (see [`crate::scan`]).
+    pub created: Option<MsRange>,
 }
 
 /// A scan that cannot be turned into requests.
@@ -166,9 +170,11 @@ pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: b
 
 /// Inclusive millisecond bounds, as the API's `min_*` / `max_*` filters take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct MsRange {
-    min: Option<i64>,
-    max: Option<i64>,
+pub struct MsRange {
+    /// Lowest value, inclusive; `None`: unbounded.
+    pub min: Option<i64>,
+    /// Highest value, inclusive; `None`: unbounded.
+    pub max: Option<i64>,
 }
 
 impl MsRange {
@@ -289,6 +295,7 @@ pub fn plan_requests(
                 path: item_path.replace("{}", segment),
                 params: Vec::new(),
                 path_parameter: None,
+                created: None,
             })
             .collect());
     }
@@ -320,6 +327,10 @@ pub fn plan_requests(
         }
     };
 
+    let filters_created = resource
+        .columns
+        .iter()
+        .any(|c| c.pushdown == Pushdown::CreatedRange);
     let mut fixed: Vec<(String, String)> = Vec::new();
     created.push_params("created", &mut fixed);
     updated.push_params("updated", &mut fixed);
@@ -354,6 +365,7 @@ pub fn plan_requests(
                 path: path.clone(),
                 params,
                 path_parameter: path_value.as_ref().map(|(value, _)| value.clone()),
+                created: filters_created.then_some(created),
             });
         }
     }

@@ -22,6 +22,7 @@ fn scan_transactions() -> Request {
         path: "/transactions".into(),
         params: Vec::new(),
         path_parameter: None,
+        created: None,
     }
 }
 

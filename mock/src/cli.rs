@@ -32,6 +32,7 @@ USAGE: partnerstack-mock [OPTIONS]
   --latency-ms N        delay every API answer by N ms
   --accept-put          treat PUT like PATCH (default: 405)
   --clamp-limit         clamp limit into 1..=250 (default: 400)
+  --no-total            leave data.total out of list answers
 
 On start prints `listening on HOST:PORT` and serves until killed.
 Control API (no auth): /__mock/requests, /__mock/config, /__mock/faults, /__mock/reset.
@@ -104,6 +105,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--latency-ms" => o.runtime.latency_ms = number(flag, value(flag, &mut it)?)?,
             "--accept-put" => o.runtime.accept_put = true,
             "--clamp-limit" => o.runtime.clamp_limit = true,
+            "--no-total" => o.runtime.omit_total = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -147,7 +149,7 @@ mod tests {
         let o = serve(
             "--port 0 --host 0.0.0.0 --seed 7 --size transactions=1000000 --size links=1 \
              --key pk_a:sk_a --key pk_b:sk_b:test --s2s-token tok --rate-limit 3 \
-             --rate-window-ms 6000 --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit",
+             --rate-window-ms 6000 --retry-after 2 --retry-after-date --latency-ms 15 --accept-put --clamp-limit --no-total",
         );
         assert_eq!(o.port, 0);
         assert_eq!(o.host, "0.0.0.0");
@@ -163,7 +165,7 @@ mod tests {
         assert_eq!(o.runtime.retry_after, Some(2));
         assert!(o.runtime.retry_after_date);
         assert_eq!(o.runtime.latency_ms, 15);
-        assert!(o.runtime.accept_put && o.runtime.clamp_limit);
+        assert!(o.runtime.accept_put && o.runtime.clamp_limit && o.runtime.omit_total);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct RuntimeConfig {
     pub accept_put: bool,
     /// Clamp `limit` into 1..=250 instead of answering 400.
     pub clamp_limit: bool,
+    /// Leave `data.total` out of list answers, as some live captures do (§1.4).
+    pub omit_total: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -48,6 +50,7 @@ impl Default for RuntimeConfig {
             retry_after_date: false,
             accept_put: false,
             clamp_limit: false,
+            omit_total: false,
         }
     }
 }
@@ -77,6 +80,7 @@ impl RuntimeConfig {
                 "retry_after_date" => next.retry_after_date = boolean()?,
                 "accept_put" => next.accept_put = boolean()?,
                 "clamp_limit" => next.clamp_limit = boolean()?,
+                "omit_total" => next.omit_total = boolean()?,
                 other => return Err(format!("unknown config field '{other}'")),
             }
         }

@@ -18,7 +18,8 @@ struct Single<'a, T> {
 struct ListData<T> {
     items: Vec<T>,
     has_more: bool,
-    total: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -51,7 +52,13 @@ pub fn single<T: Serialize>(data: T, message: &str) -> Response {
 }
 
 /// 200 with a list page in `data`.
-pub fn list<T: Serialize>(items: Vec<T>, has_more: bool, total: usize, message: &str) -> Response {
+/// `total: None` leaves the field out.
+pub fn list<T: Serialize>(
+    items: Vec<T>,
+    has_more: bool,
+    total: Option<usize>,
+    message: &str,
+) -> Response {
     Response::json(
         200,
         to_vec(&List {
@@ -136,13 +143,25 @@ mod tests {
         let r = list(
             vec![json!({"key": "a"})],
             true,
-            7,
+            Some(7),
             "Page returned successfully",
         );
         assert_eq!(
             body(&r),
             json!({"data": {"items": [{"key": "a"}], "has_more": true, "total": 7},
                    "message": "Page returned successfully", "status": 200})
+        );
+        let r = list(
+            vec![json!({"key": "a"})],
+            false,
+            None,
+            "Page returned successfully",
+        );
+        assert_eq!(
+            body(&r),
+            json!({"data": {"items": [{"key": "a"}], "has_more": false},
+                   "message": "Page returned successfully", "status": 200}),
+            "an omitted total is no field at all"
         );
     }
 

@@ -44,3 +44,16 @@ bench_cleanup() {
 
 mock_requests_json() { curl -s "http://127.0.0.1:$PORT/__mock/requests"; }
 clear_requests() { curl -s -X DELETE "http://127.0.0.1:$PORT/__mock/requests" >/dev/null; }
+
+# Most requests the mock logged in any rolling 60 seconds.
+mock_busiest_minute() {
+  mock_requests_json | python3 -c '
+import json, sys
+ts = sorted(r["ts_ms"] for r in json.load(sys.stdin))
+j, best = 0, 0
+for i, t in enumerate(ts):
+    while ts[j] <= t - 60000:
+        j += 1
+    best = max(best, i - j + 1)
+print(best)'
+}

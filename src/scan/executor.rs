@@ -216,8 +216,14 @@ impl ScanState {
         let (conditions, _) = unsafe { evaluate(node, self, false) };
         let requests = pushdown::plan_requests(self.table.resource, &conditions)
             .unwrap_or_else(|e| raise_pushdown(&e));
+        // Rows that go straight to a pushed LIMIT of one page or less are one request: any
+        // request ahead of it would be wasted.
+        let concurrency = match self.spec.limit {
+            Some(limit) if limit <= self.server.page_size => 1,
+            _ => self.server.max_concurrency,
+        };
         self.run = Some(Run {
-            scan: Scan::new(requests.clone(), self.page_size),
+            scan: Scan::concurrent(requests.clone(), self.page_size, concurrency, true),
             requests,
         });
     }

@@ -154,6 +154,16 @@ unsafe fn explain_traffic(state: &ScanState, es: *mut pg_sys::ExplainState) {
                     }
                 ),
             );
+            if stats.streams > 0 {
+                explain_text(
+                    es,
+                    "PartnerStack Concurrency",
+                    &format!(
+                        "streams={} peak_in_flight={}",
+                        stats.streams, stats.peak_in_flight
+                    ),
+                );
+            }
             if (*es).verbose && !stats.log.is_empty() {
                 explain_text(es, "PartnerStack Request Log", &stats.log.join("; "));
             }

@@ -8,17 +8,21 @@
 //! - `limiter.rs`: the client-side rate limit: the [`RateLimit`] a client takes each request
 //!   from, its in-process [`TokenBucket`], and the slots of a budget shared across processes;
 //! - `stats.rs`: the traffic counters EXPLAIN ANALYZE shows;
+//! - `fanout.rs`: several requests in flight for one statement, on threads of their own, while
+//!   the backend's thread waits and answers a cancel;
 //! - here: the [`Client`], its send-with-retries loop (`Client::send`) and the requests it
 //!   offers: a list page, one object, one write. Write rules above one request (PUT then
 //!   PATCH, upsert) are in [`crate::write`].
 
 mod config;
+mod fanout;
 mod limiter;
 mod retry;
 mod stats;
 mod transport;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -34,6 +38,7 @@ pub use config::{
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RETRY_BASE_MS,
     DEFAULT_RETRY_MAX_MS, DEFAULT_S2S_URL, DEFAULT_TIMEOUT_MS, MAX_PAGE_SIZE,
 };
+pub use fanout::{Done, Fanout};
 pub use limiter::{BudgetSlot, RateLimit, TokenBucket, budget_key, monotonic_ns, take_shared};
 pub use stats::{STATS_LOG_LINES, Stats};
 pub use transport::{encode_query, encode_segment, path_segment, request_line, target};
@@ -53,6 +58,9 @@ pub struct Page {
     pub items: Vec<Box<RawValue>>,
     /// More items follow.
     pub has_more: bool,
+    /// `data.total`: how many items the filters match, when the API says (it may be absent or
+    /// null, §1.4).
+    pub total: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +74,10 @@ struct ListData {
     // A missing has_more means no more pages (as PostHog reads it, §2).
     #[serde(default)]
     has_more: Option<bool>,
+    /// Read leniently: the scan only uses it to size windows, so an odd value (negative, a
+    /// float) must not make the page unreadable.
+    #[serde(default)]
+    total: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +151,21 @@ impl Client {
         })
     }
 
+    /// A copy for a thread of its own ([`Fanout`]): the same keys, connection pool and rate
+    /// limit; it sends on its calling thread and stops waiting once `stop` is raised. It never
+    /// calls the original's interrupt check, which may touch the backend's state.
+    fn detached(&self, stop: Arc<AtomicBool>) -> Client {
+        Client {
+            config: self.config.clone(),
+            transport: self.transport.inline_copy(),
+            host: self.host.clone(),
+            s2s_host: self.s2s_host.clone(),
+            interrupt: Some(Arc::new(move || stop.load(Ordering::Relaxed))),
+            jitter: Jitter::new(self.jitter.next()),
+            limiter: self.limiter.clone(),
+        }
+    }
+
     /// Sets the check consulted while waiting (backoff sleeps).
     pub fn set_interrupt(&mut self, check: InterruptCheck) {
         self.interrupt = Some(check);
@@ -179,6 +206,11 @@ impl Client {
         Ok(Page {
             items: envelope.data.items,
             has_more: envelope.data.has_more.unwrap_or(false),
+            total: envelope
+                .data
+                .total
+                .as_ref()
+                .and_then(serde_json::Value::as_u64),
         })
     }
 

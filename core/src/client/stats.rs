@@ -17,6 +17,11 @@ pub struct Stats {
     pub items: u64,
     /// Time spent waiting for the client-side rate limit.
     pub throttled_ms: u64,
+    /// Cursors and lookups run (a list request split into created_at windows counts each
+    /// window); 0 when nothing was read.
+    pub streams: u64,
+    /// Most requests in flight at once.
+    pub peak_in_flight: u64,
     /// The first [`STATS_LOG_LINES`] requests made, each as
     /// [`request_line`](super::request_line) writes it (verb, path and query; never
     /// credentials).
@@ -32,6 +37,8 @@ impl Stats {
         self.pages += other.pages;
         self.items += other.items;
         self.throttled_ms += other.throttled_ms;
+        self.streams += other.streams;
+        self.peak_in_flight = self.peak_in_flight.max(other.peak_in_flight);
         let room = STATS_LOG_LINES.saturating_sub(self.log.len());
         self.log.extend(other.log.iter().take(room).cloned());
     }
@@ -55,6 +62,8 @@ mod tests {
             pages: 2,
             items: 3,
             throttled_ms: 4,
+            streams: 2,
+            peak_in_flight: requests,
             log: (0..lines)
                 .map(|i| format!("GET /r{requests}/{i}"))
                 .collect(),
@@ -71,9 +80,12 @@ mod tests {
                 total.retries,
                 total.pages,
                 total.items,
-                total.throttled_ms
+                total.throttled_ms,
+                total.streams,
+                total.peak_in_flight
             ),
-            (12, 2, 4, 6, 8)
+            (12, 2, 4, 6, 8, 4, 7),
+            "counters add up; the peak is the larger one"
         );
         assert_eq!(total.log.len(), STATS_LOG_LINES);
         assert_eq!(total.log[14], "GET /r5/14");

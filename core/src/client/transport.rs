@@ -116,6 +116,9 @@ pub(super) struct Transport {
     cap: u64,
     /// The request thread; `None` until the first request, and after a cancel abandoned it.
     worker: RefCell<Option<mpsc::Sender<Job>>>,
+    /// Requests are sent on the calling thread: a copy for a thread of the client's own (see
+    /// [`Transport::inline_copy`]), whose caller on the backend thread does the waiting.
+    inline: bool,
 }
 
 impl Transport {
@@ -134,7 +137,19 @@ impl Transport {
             http,
             cap: config.max_response_bytes,
             worker: RefCell::new(None),
+            inline: false,
         })
+    }
+
+    /// The same connection pool and cap, sending on the calling thread: for a thread that is not
+    /// a Postgres backend's (it runs no handler and has nobody to answer a cancel to).
+    pub(super) fn inline_copy(&self) -> Transport {
+        Transport {
+            http: self.http.clone(),
+            cap: self.cap,
+            worker: RefCell::new(None),
+            inline: true,
+        }
     }
 
     /// One request, ready to send: JSON accepted, `body` (JSON) sent when given.
@@ -173,6 +188,9 @@ impl Transport {
         host: &str,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<Exchanged, ApiError> {
+        if self.inline {
+            return Ok(perform(request, self.cap, path, host));
+        }
         let (reply, answer) = mpsc::channel();
         let job = Job {
             request,
@@ -265,7 +283,7 @@ pub(super) fn transport_error(e: &reqwest::Error, host: &str, config: &ClientCon
 /// signals blocked: in a Postgres backend, a signal handled on another thread would run
 /// Postgres' handler there (timeouts, latches) racing the backend. The caller's mask is
 /// restored, even if `f` panics; a signal that arrives meanwhile stays pending for the caller.
-fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
     /// Puts the caller's signal mask back when dropped.
     struct Restore(libc::sigset_t);
     impl Drop for Restore {
@@ -302,26 +320,36 @@ fn spawn_worker() -> std::io::Result<mpsc::Sender<Job>> {
     with_signals_blocked(|| {
         worker.spawn(move || {
             for job in inbox {
-                let exchanged = match job.request.send() {
-                    Err(e) => Exchanged::SendFailed(e),
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let retry_after = retry_after(response.headers());
-                        match read_capped(response, job.cap, &job.path, &job.host) {
-                            Ok(body) => Exchanged::Response {
-                                status,
-                                retry_after,
-                                body,
-                            },
-                            Err(e) => Exchanged::BodyFailed(e),
-                        }
-                    }
-                };
+                let exchanged = perform(job.request, job.cap, &job.path, &job.host);
                 let _ = job.reply.send(exchanged);
             }
         })
     })?;
     Ok(jobs)
+}
+
+/// Sends one request and reads its answer, on the calling thread.
+fn perform(
+    request: reqwest::blocking::RequestBuilder,
+    cap: u64,
+    path: &str,
+    host: &str,
+) -> Exchanged {
+    match request.send() {
+        Err(e) => Exchanged::SendFailed(e),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = retry_after(response.headers());
+            match read_capped(response, cap, path, host) {
+                Ok(body) => Exchanged::Response {
+                    status,
+                    retry_after,
+                    body,
+                },
+                Err(e) => Exchanged::BodyFailed(e),
+            }
+        }
+    }
 }
 
 /// The wait `Retry-After` asks for, when present and readable (§5: PartnerStack does not

@@ -168,15 +168,16 @@ pub(crate) fn respond<'s, T: Record, V: Serialize>(
             validate::py_repr(&Value::String(k))
         )),
     })?;
+    let total = (!ctx.config.omit_total).then_some(page.total);
     if ctx.list_fault == ListFault::EmptyHasMore {
-        return Ok(envelope::list::<V>(Vec::new(), true, page.total, message));
+        return Ok(envelope::list::<V>(Vec::new(), true, total, message));
     }
     let items = page
         .rows
         .iter()
         .map(|&id: &RowId| render(table.row(id)))
         .collect();
-    Ok(envelope::list(items, page.has_more, page.total, message))
+    Ok(envelope::list(items, page.has_more, total, message))
 }
 
 #[cfg(test)]

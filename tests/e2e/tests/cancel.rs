@@ -123,8 +123,10 @@ fn a_write_cancelled_in_flight_warns_that_it_may_have_been_processed() {
         .to_owned();
     mock.faults(json!([{"kind": "hang", "method": "POST"}]));
     let started = Instant::now();
+    // One request at a time: row 2 waits for row 1 (see the next test for rows in flight).
     let (_out, stderr, status) = db.psql(&format!(
-        "SET statement_timeout = '1s';
+        "ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1');
+         SET statement_timeout = '1s';
          INSERT INTO partnerstack.customers (email, partner_key, customer_key)
          VALUES ('a@example.org', '{partner}', 'cancel-1'), ('b@example.org', '{partner}', 'cancel-2');"
     ));
@@ -175,4 +177,110 @@ fn interrupts_that_are_not_cancels_do_not_end_a_waiting_scan() {
         .unwrap()
         .unwrap_or_else(|e| panic!("{}", error_text(&e)));
     assert_eq!(n, expected);
+}
+
+#[test]
+fn statement_timeout_stops_many_lookups_in_flight() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let keys: Vec<String> = mock
+        .list_all("/customers")
+        .iter()
+        .filter_map(|c| c["customer_key"].as_str().map(str::to_owned))
+        .take(16)
+        .collect();
+    mock.faults(json!([{"kind": "hang"}]));
+    mock.clear_requests();
+    db.batch_execute("SET statement_timeout = '1s'").unwrap();
+    let started = Instant::now();
+    let err = db
+        .query(
+            "SELECT * FROM partnerstack.customers WHERE customer_key = ANY($1)",
+            &[&keys],
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(sqlstate(&err), "57014", "{}", error_text(&err));
+    assert!(took < Duration::from_secs(1) + WITHIN, "took {took:?}");
+    assert_eq!(
+        mock.requests().len(),
+        8,
+        "eight lookups were in flight, the others never sent"
+    );
+    mock.clear_faults();
+    db.batch_execute("SET statement_timeout = 0").unwrap();
+    let n: i64 = db.scalar(
+        "SELECT count(*) FROM partnerstack.customers WHERE customer_key = ANY($1)",
+        &[&keys],
+    );
+    assert_eq!(n, 16, "the session goes on");
+}
+
+#[test]
+fn a_write_cancelled_with_rows_in_flight_lists_each_of_them() {
+    let mock = Mock::start();
+    let db = Db::with_partnerstack(&mock);
+    let partner = mock.list_all("/partnerships")[0]["partner_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    mock.faults(json!([{"kind": "hang", "method": "POST"}]));
+    let started = Instant::now();
+    let (_out, stderr, status) = db.psql(&format!(
+        "SET statement_timeout = '1s';
+         INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+         SELECT 'c' || i || '@example.org', '{partner}', 'cancel-many-' || i
+           FROM generate_series(1, 20) i;"
+    ));
+    assert!(!status.success());
+    assert!(started.elapsed() < Duration::from_secs(1) + WITHIN + Duration::from_millis(500));
+    assert!(
+        stderr.contains(
+            "cancelled while rows 1, 2, 3, 4, 5, 6, 7, 8 of 20 were being sent; PartnerStack \
+             may have processed them. 0 row(s) were accepted: none. Not sent: rows 9 to 20."
+        ),
+        "{stderr}"
+    );
+    let posts = mock
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .count();
+    assert_eq!(posts, 8, "rows 9 to 20 were never sent");
+}
+
+#[test]
+fn statement_timeout_stops_a_write_whose_answers_keep_coming() {
+    let mock = Mock::start_with(&["--rate-limit", "0", "--latency-ms", "20"]);
+    let db = Db::with_partnerstack(&mock);
+    let customer = mock.list_all("/customers")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 400 rows answered every 20 ms, 8 at a time: about a second of work, cut at 300 ms.
+    let started = Instant::now();
+    let (_out, stderr, status) = db.psql(&format!(
+        "SET statement_timeout = '300ms';
+         INSERT INTO partnerstack.transactions (key, amount, currency, customer_key)
+         SELECT 'fast-' || i, 100, 'USD', '{customer}' FROM generate_series(1, 400) i;"
+    ));
+    assert!(!status.success());
+    assert!(
+        started.elapsed() < Duration::from_millis(300) + WITHIN,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("canceling statement due to statement timeout"),
+        "{stderr}"
+    );
+    let posts = mock
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .count();
+    assert!((1..400).contains(&posts), "{posts} rows sent");
+    // The WARNING accounts for every row: accepted, in flight, not sent.
+    assert!(stderr.contains("were being sent"), "{stderr}");
+    assert!(stderr.contains(" to 400."), "the rows never sent: {stderr}");
 }

@@ -17,8 +17,11 @@ fn random_faults_never_lose_or_duplicate_a_row_silently() {
     let mock = Mock::start_with(&["--size", &format!("transactions={rows}"), "--seed", "7"]);
     let mut db = Db::with_partnerstack(&mock);
     db.batch_execute(
+        // Pages of 50: 40 pages a scan, so that each scan is cut into created_at windows read
+        // at once (max_concurrency's default, 8) and the faults hit requests in flight together.
         "ALTER SERVER partnerstack_server OPTIONS (ADD retry_base_ms '10', ADD retry_max_ms '50',
-           ADD max_retries '3', ADD timeout_ms '1500', ADD max_response_bytes '2097152')",
+           ADD max_retries '3', ADD timeout_ms '1500', ADD max_response_bytes '2097152',
+           ADD page_size '50')",
     )
     .unwrap();
     let api = "/api/v2/transactions";
