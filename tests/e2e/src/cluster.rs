@@ -295,7 +295,7 @@ impl Cluster {
             control.exists(),
             "the partnerstack extension is not installed: {} does not exist.\n\
              Install it first, from the repository root:\n    \
-             cargo pgrx install --release --pg-config {}\n\
+             PG_CONFIG={} bash scripts/install-extension.sh\n\
              (bash scripts/test.sh does this before running the end-to-end tests)",
             control.display(),
             pg_config_path().display()

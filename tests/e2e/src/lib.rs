@@ -4,7 +4,8 @@
 //! started fresh in a scratch directory and deleted when the process exits; each test creates
 //! its own database in it ([`Db::new`], [`Db::with_partnerstack`]) and usually its own mock of
 //! the PartnerStack API ([`Mock::start`]). The extension must already be installed into the
-//! system PostgreSQL (`cargo pgrx install --release`; `bash scripts/test.sh` does it); the mock
+//! system PostgreSQL (`bash scripts/install-extension.sh`: `cargo pgrx install --release` plus the
+//! released install scripts the upgrade test needs; `bash scripts/test.sh` does it); the mock
 //! is built on first use when it is missing or stale (`partnerstack_mock::launcher`).
 //!
 //! ```no_run
