@@ -16,7 +16,7 @@ use pgrx::prelude::*;
 use pgrx::{PgList, pg_sys};
 
 use super::executor::ScanState;
-use super::planner::{REQUEST_COST, ROW_COST};
+use super::planner::ROW_COST;
 use super::rel_info::{RelInfo, with_rel_info};
 use super::spec::{ScanSpec, SpecCondition};
 use crate::errors::raise_api;
@@ -44,16 +44,18 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
             return;
         }
         let rte = *(*root).simple_rte_array.add((*input_rel).relid as usize);
-        if !with_rel_info(root, input_rel, (*rte).relid, countable) {
+        let Some(request_cost) = with_rel_info(root, input_rel, (*rte).relid, |info| {
+            countable(info).then_some(info.request_cost)
+        }) else {
             return;
-        }
+        };
         let path = pg_sys::create_foreign_upper_path(
             root,
             output_rel,
             (*output_rel).reltarget,
             1.0,
-            REQUEST_COST,
-            REQUEST_COST + ROW_COST,
+            request_cost,
+            request_cost + ROW_COST,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
