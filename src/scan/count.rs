@@ -149,12 +149,7 @@ pub(super) unsafe fn count_plan(
             let mut fdw_exprs: *mut pg_sys::List = std::ptr::null_mut();
             let mut conditions = Vec::new();
             for p in info.pushed() {
-                conditions.push(SpecCondition {
-                    column: p.column,
-                    op: p.op,
-                    array: p.array,
-                    value_type: p.value_type,
-                });
+                conditions.push(SpecCondition::of(p));
                 fdw_exprs = pg_sys::lappend(fdw_exprs, p.value as *mut c_void);
             }
             let spec = ScanSpec {

@@ -351,12 +351,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 }
                 match info.classify_clause(root, rinfo) {
                     Some(p) => {
-                        conditions.push(SpecCondition {
-                            column: p.column,
-                            op: p.op,
-                            array: p.array,
-                            value_type: p.value_type,
-                        });
+                        conditions.push(SpecCondition::of(&p));
                         fdw_exprs = pg_sys::lappend(fdw_exprs, p.value as *mut c_void);
                     }
                     None => recheck_only += 1,

@@ -5,27 +5,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use partnerstack_e2e::{Db, Mock};
 use serde_json::Value;
 
-/// The logged GET requests relative to /api/v2, as `path?query`.
 fn gets(mock: &Mock) -> Vec<String> {
-    mock.requests()
-        .iter()
-        .filter(|r| r["method"] == "GET")
-        .map(|r| {
-            let path = r["path"].as_str().unwrap().trim_start_matches("/api/v2");
-            match r["query"].as_str().unwrap_or_default() {
-                "" => path.to_owned(),
-                q => format!("{path}?{q}"),
-            }
-        })
-        .collect()
+    mock.gets()
 }
 
 fn keys(db: &mut Db, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Vec<String> {
-    db.query(sql, params)
-        .unwrap_or_else(|e| panic!("{sql}: {}", partnerstack_e2e::error_text(&e)))
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    db.strings(sql, params)
 }
 
 /// Keys of the items updated at or after `min_ms`, in API order.
