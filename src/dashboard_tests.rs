@@ -3,7 +3,7 @@
 //! Postgres itself compares with, under the session's TimeZone at execution time, across DST
 //! changes) and the API's order given to the planner.
 //!
-//! The server points at a closed port: EXPLAIN without ANALYZE prints the request the scan
+//! The server points at a closed port (the setup of `tests.rs`): EXPLAIN without ANALYZE prints the request the scan
 //! would send, computed without sending it.
 
 #[pgrx::pg_schema]
@@ -17,9 +17,7 @@ mod tests {
 
     use crate::quals::ValueType;
     use crate::table::time_operand;
-
-    /// A loopback port nothing listens on (the discard port).
-    const CLOSED_API_URL: &str = "http://127.0.0.1:9/api/v2";
+    use crate::tests::tests::{explain as plan, setup};
 
     /// Zones with DST at different dates, offsets that are not whole hours, a 30-minute DST
     /// shift (Lord Howe), a southern-hemisphere DST and none at all.
@@ -45,17 +43,6 @@ mod tests {
         "2025-09-28",
         "2025-01-01",
     ];
-
-    fn setup() {
-        Spi::run(&format!(
-            "CREATE SERVER ps_time FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{CLOSED_API_URL}');
-             CREATE USER MAPPING FOR CURRENT_USER SERVER ps_time
-               OPTIONS (public_key 'pk_test_x', private_key 'sk_secret_never_shown');
-             CREATE SCHEMA ps;
-             IMPORT FOREIGN SCHEMA partnerstack FROM SERVER ps_time INTO ps;"
-        ))
-        .unwrap();
-    }
 
     /// The `PartnerStack Requests` line EXPLAIN prints for `sql`.
     fn requests(sql: &str) -> String {
@@ -324,18 +311,6 @@ mod tests {
             }
         }
         assert_eq!(checked, ZONES.len() * DST_DAYS.len() * 6 * 2 * ops.len());
-    }
-
-    /// The plan's text.
-    fn plan(sql: &str) -> String {
-        Spi::connect(|client| {
-            client
-                .select(&format!("EXPLAIN (COSTS OFF) {sql}"), None, &[])
-                .unwrap()
-                .map(|row| row.get::<String>(1).unwrap().unwrap())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
     }
 
     #[pg_test]

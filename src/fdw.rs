@@ -176,6 +176,8 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
         // count(*) from the list answers' total; no other aggregate (the API cannot aggregate).
         routine.GetForeignUpperPaths = Some(scan::get_foreign_upper_paths);
+        // ANALYZE: the row count from total and a sample of the newest rows.
+        routine.AnalyzeForeignTable = Some(scan::analyze_foreign_table);
         // Writes go through the framework's modify callbacks, whose begin does not tell us
         // whose keys to use: ours records the statement's user, then calls it.
         crate::modify::wrap_begin_modify(&mut routine.BeginForeignModify);

@@ -4,13 +4,14 @@
 //! any request would end in a connection ERROR.
 
 #[pgrx::pg_schema]
-mod tests {
+pub(crate) mod tests {
     use pgrx::prelude::*;
 
     /// A loopback port nothing listens on (the discard port).
     const CLOSED_API_URL: &str = "http://127.0.0.1:9/api/v2";
 
-    fn setup() {
+    /// A server at a closed port, a user mapping, and every table imported into schema `ps`.
+    pub(crate) fn setup() {
         Spi::run(&format!(
             "CREATE SERVER ps_test FOREIGN DATA WRAPPER partnerstack OPTIONS (api_url '{CLOSED_API_URL}');
              CREATE USER MAPPING FOR CURRENT_USER SERVER ps_test
@@ -25,7 +26,8 @@ mod tests {
         Spi::get_one::<i64>(sql).unwrap().unwrap()
     }
 
-    fn explain(sql: &str) -> String {
+    /// `EXPLAIN (COSTS OFF)` of `sql`, its lines joined.
+    pub(crate) fn explain(sql: &str) -> String {
         Spi::connect(|client| {
             client
                 .select(&format!("EXPLAIN (COSTS OFF) {sql}"), None, &[])

@@ -26,19 +26,28 @@ pub fn count_rows(
     for request in requests {
         count += match request.kind {
             RequestKind::Item => u64::from(client.object(&request.path, stats)?.is_some()),
-            RequestKind::List => {
-                let mut params = request.params.clone();
-                params.push(("limit".into(), TOTAL_PAGE_SIZE.to_string()));
-                let first = client.list_page(&request.path, &params, stats)?;
-                match first.total {
-                    Some(total) => total,
-                    None if !first.has_more => first.items.len() as u64,
-                    None => count_by_reading(client, request, page_size, stats)?,
-                }
-            }
+            RequestKind::List => match list_total(client, request, stats)? {
+                (Some(total), _) => total,
+                (None, Some(all)) => all,
+                (None, None) => count_by_reading(client, request, page_size, stats)?,
+            },
         };
     }
     Ok(count)
+}
+
+/// One request of one item of a list: its `total`, and when the answer has none but says no
+/// more items follow, the number of items it holds (the whole list).
+pub fn list_total(
+    client: &Client,
+    request: &Request,
+    stats: &mut Stats,
+) -> Result<(Option<u64>, Option<u64>), ApiError> {
+    let mut params = request.params.clone();
+    params.push(("limit".into(), TOTAL_PAGE_SIZE.to_string()));
+    let first = client.list_page(&request.path, &params, stats)?;
+    let all = (!first.has_more).then_some(first.items.len() as u64);
+    Ok((first.total, all))
 }
 
 /// Reads every page of one list request and counts its items.

@@ -18,6 +18,10 @@ use crate::client::{
 /// that the planner prefers key lookups and hash joins over repeated list scans.
 pub const DEFAULT_ESTIMATED_ROWS: u64 = 1000;
 
+/// Planner cost of one request when the server does not set `request_cost`: a round trip to
+/// PartnerStack costs as much as reading many local pages (a sequential page costs 1.0).
+pub const DEFAULT_REQUEST_COST: u64 = 100;
+
 /// The catalog an option list belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -199,6 +203,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         },
         default: OptionDefault::Number(DEFAULT_PAGE_SIZE as u64),
         doc: "items per list request (1–250)",
+    },
+    OptionSpec {
+        name: "request_cost",
+        scopes: SERVER,
+        // Up to a billion: far above any page-read equivalent worth expressing.
+        check: Check::Count {
+            min: 0,
+            max: 1_000_000_000,
+        },
+        default: OptionDefault::Number(DEFAULT_REQUEST_COST),
+        doc: "planner cost of one request, in sequential page reads (like postgres_fdw's `fdw_startup_cost`)",
     },
     OptionSpec {
         name: "connect_timeout_ms",
@@ -604,7 +619,7 @@ impl Keys {
 }
 
 /// A server's options, typed, with the defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerOptions {
     /// The client settings the server sets (URLs, timeouts, retries, size cap, rate limit),
     /// without keys: [`ServerOptions::client_config`] adds the role's.
@@ -613,6 +628,8 @@ pub struct ServerOptions {
     pub page_size: u32,
     /// Requests in flight per statement.
     pub max_concurrency: usize,
+    /// The planner's cost of one request.
+    pub request_cost: f64,
     /// The UPDATE verb, when pinned.
     pub update_method: Option<UpdateMethod>,
     /// Keys set on the server: a fallback for the user mapping's.
@@ -639,6 +656,8 @@ impl ServerOptions {
             client,
             page_size: small(given.count("page_size")),
             max_concurrency: small(given.count("max_concurrency")) as usize,
+            // Exact: the option's range is far below 2^53.
+            request_cost: given.count("request_cost") as f64,
             update_method: given
                 .get("update_method")
                 .and_then(|v| UpdateMethod::from_option(&v)),

@@ -45,6 +45,7 @@ fn accepted_options_per_scope() {
             "api_url",
             "api",
             "page_size",
+            "request_cost",
             "connect_timeout_ms",
             "timeout_ms",
             "max_retries",

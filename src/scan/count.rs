@@ -16,7 +16,7 @@ use pgrx::prelude::*;
 use pgrx::{PgList, pg_sys};
 
 use super::executor::ScanState;
-use super::planner::{REQUEST_COST, ROW_COST};
+use super::planner::ROW_COST;
 use super::rel_info::{RelInfo, with_rel_info};
 use super::spec::{ScanSpec, SpecCondition};
 use crate::errors::raise_api;
@@ -44,16 +44,18 @@ pub unsafe extern "C-unwind" fn get_foreign_upper_paths(
             return;
         }
         let rte = *(*root).simple_rte_array.add((*input_rel).relid as usize);
-        if !with_rel_info(root, input_rel, (*rte).relid, countable) {
+        let Some(request_cost) = with_rel_info(root, input_rel, (*rte).relid, |info| {
+            countable(info).then_some(info.request_cost)
+        }) else {
             return;
-        }
+        };
         let path = pg_sys::create_foreign_upper_path(
             root,
             output_rel,
             (*output_rel).reltarget,
             1.0,
-            REQUEST_COST,
-            REQUEST_COST + ROW_COST,
+            request_cost,
+            request_cost + ROW_COST,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -147,12 +149,7 @@ pub(super) unsafe fn count_plan(
             let mut fdw_exprs: *mut pg_sys::List = std::ptr::null_mut();
             let mut conditions = Vec::new();
             for p in info.pushed() {
-                conditions.push(SpecCondition {
-                    column: p.column,
-                    op: p.op,
-                    array: p.array,
-                    value_type: p.value_type,
-                });
+                conditions.push(SpecCondition::of(p));
                 fdw_exprs = pg_sys::lappend(fdw_exprs, p.value as *mut c_void);
             }
             let spec = ScanSpec {

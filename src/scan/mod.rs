@@ -11,10 +11,12 @@
 //! - `rel_info`: the relation's conditions, classified once and kept on the relation;
 //! - `spec`: what the plan carries from planning to execution;
 //! - `executor`: BeginForeignScan, IterateForeignScan, ReScanForeignScan, EndForeignScan;
+//! - `analyze`: AnalyzeForeignTable and its sampler (row count and sample for ANALYZE);
 //! - `count`: GetForeignUpperPaths, and the plan and row of a `count(*)` read from `total`;
 //! - `explain`: ExplainForeignScan;
 //! - `owned`: Rust values owned by a Postgres memory context (planner and executor state).
 
+mod analyze;
 mod count;
 mod executor;
 mod explain;
@@ -23,6 +25,7 @@ mod planner;
 mod rel_info;
 mod spec;
 
+pub use analyze::analyze_foreign_table;
 pub use count::get_foreign_upper_paths;
 pub use executor::{
     begin_foreign_scan, end_foreign_scan, iterate_foreign_scan, re_scan_foreign_scan,

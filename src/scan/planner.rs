@@ -17,9 +17,6 @@ use super::spec::{ScanSpec, SpecCondition};
 use crate::quals::{classify, strip_relabel};
 use crate::table::TableMap;
 
-/// Planner cost of one HTTP request: a round trip to PartnerStack costs as much as reading
-/// many local pages, so the planner prefers plans that make fewer requests.
-pub(super) const REQUEST_COST: f64 = 100.0;
 /// Planner cost of turning one JSON item into a row.
 pub(super) const ROW_COST: f64 = 0.05;
 /// Cost of a plan that cannot run (links without a partnership_key): chosen only when no
@@ -29,17 +26,20 @@ const UNUSABLE_PATH_COST: f64 = 1.0e10;
 const ESTIMATE_PAGE_SIZE: f64 = 250.0;
 
 /// Cost of listing `rows` rows page by page.
-fn list_scan_cost(rows: f64) -> f64 {
-    REQUEST_COST * (rows / ESTIMATE_PAGE_SIZE).ceil().max(1.0) + rows * ROW_COST
+/// `request_cost` is the server's option of that name: a round trip to PartnerStack costs as
+/// much as reading many local pages, so the planner prefers plans that make fewer requests.
+pub(super) fn list_scan_cost(request_cost: f64, rows: f64) -> f64 {
+    request_cost * (rows / ESTIMATE_PAGE_SIZE).ceil().max(1.0) + rows * ROW_COST
 }
 
 /// Cost of fetching `n` objects by key, one request each.
-fn key_lookup_cost(n: f64) -> f64 {
-    REQUEST_COST * n + n * ROW_COST
+fn key_lookup_cost(request_cost: f64, n: f64) -> f64 {
+    request_cost * n + n * ROW_COST
 }
 
-/// GetForeignRelSize: one row per key for a lookup by key, else the table's estimate
-/// (`estimated_rows`, default 1000) times the selectivity of the conditions.
+/// GetForeignRelSize: one row per key for a lookup by key, else the table's size (its row count
+/// at the last ANALYZE, else `estimated_rows`, default 1000) times the selectivity of the
+/// conditions (from ANALYZE's column statistics when there are some). Sends no request.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     root: *mut pg_sys::PlannerInfo,
@@ -52,8 +52,14 @@ pub unsafe extern "C-unwind" fn get_foreign_rel_size(
         let (lookups, estimated_rows) = with_rel_info(root, baserel, foreigntableid, |info| {
             (info.key_lookups(), info.table.options.estimated_rows)
         });
-        let rows = lookups.unwrap_or_else(|| {
+        // After ANALYZE, pg_class.reltuples (the count the API's total gave); before, -1.
+        let table_rows = if (*baserel).tuples >= 0.0 {
+            (*baserel).tuples
+        } else {
             estimated_rows
+        };
+        let rows = lookups.unwrap_or_else(|| {
+            table_rows
                 * pg_sys::clauselist_selectivity(
                     root,
                     (*baserel).baserestrictinfo,
@@ -131,16 +137,16 @@ unsafe fn add_plain_path(
         let total = if info.needs_path_parameter() {
             UNUSABLE_PATH_COST
         } else if let Some(n) = info.key_lookups() {
-            key_lookup_cost(n)
+            key_lookup_cost(info.request_cost, n)
         } else {
-            list_scan_cost(rows)
+            list_scan_cost(info.request_cost, rows)
         };
         let path = pg_sys::create_foreignscan_path(
             root,
             baserel,
             std::ptr::null_mut(),
             rows,
-            REQUEST_COST.min(total),
+            info.request_cost.min(total),
             total,
             api_order_pathkeys(root, baserel, info),
             (*baserel).lateral_relids,
@@ -284,16 +290,16 @@ unsafe fn add_parameterized_paths(
                 (*ppi).ppi_rows.max(1.0)
             };
             let total = if is_key {
-                REQUEST_COST + ROW_COST
+                key_lookup_cost(info.request_cost, 1.0)
             } else {
-                list_scan_cost(rows)
+                list_scan_cost(info.request_cost, rows)
             };
             let path = pg_sys::create_foreignscan_path(
                 root,
                 baserel,
                 std::ptr::null_mut(),
                 rows,
-                REQUEST_COST,
+                info.request_cost.min(total),
                 total,
                 std::ptr::null_mut(),
                 required,
@@ -345,12 +351,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 }
                 match info.classify_clause(root, rinfo) {
                     Some(p) => {
-                        conditions.push(SpecCondition {
-                            column: p.column,
-                            op: p.op,
-                            array: p.array,
-                            value_type: p.value_type,
-                        });
+                        conditions.push(SpecCondition::of(&p));
                         fdw_exprs = pg_sys::lappend(fdw_exprs, p.value as *mut c_void);
                     }
                     None => recheck_only += 1,
@@ -537,16 +538,33 @@ unsafe fn refuse_update_of_rowid(
 mod tests {
     use super::*;
 
+    const REQUEST_COST: f64 = partnerstack_api::options::DEFAULT_REQUEST_COST as f64;
+
     #[test]
     fn a_list_costs_one_request_per_estimated_page() {
-        assert_eq!(list_scan_cost(0.0), REQUEST_COST);
-        assert_eq!(list_scan_cost(250.0), REQUEST_COST + 250.0 * ROW_COST);
-        assert_eq!(list_scan_cost(251.0), 2.0 * REQUEST_COST + 251.0 * ROW_COST);
+        assert_eq!(list_scan_cost(REQUEST_COST, 0.0), REQUEST_COST);
+        assert_eq!(
+            list_scan_cost(REQUEST_COST, 250.0),
+            REQUEST_COST + 250.0 * ROW_COST
+        );
+        assert_eq!(
+            list_scan_cost(REQUEST_COST, 251.0),
+            2.0 * REQUEST_COST + 251.0 * ROW_COST
+        );
     }
 
     #[test]
     fn a_key_lookup_costs_one_request_per_key() {
-        assert_eq!(key_lookup_cost(1.0), REQUEST_COST + ROW_COST);
-        assert!(key_lookup_cost(3.0) < list_scan_cost(1000.0));
+        assert_eq!(key_lookup_cost(REQUEST_COST, 1.0), REQUEST_COST + ROW_COST);
+        assert!(key_lookup_cost(REQUEST_COST, 3.0) < list_scan_cost(REQUEST_COST, 1000.0));
+    }
+
+    #[test]
+    fn a_few_keys_cost_less_than_listing_a_large_table_and_many_keys_more() {
+        let list = list_scan_cost(REQUEST_COST, 100_000.0);
+        assert!(key_lookup_cost(REQUEST_COST, 5.0) < list);
+        assert!(key_lookup_cost(REQUEST_COST, 5_000.0) > list);
+        // A request priced as nothing leaves the rows to decide.
+        assert!(key_lookup_cost(0.0, 5_000.0) < list_scan_cost(0.0, 100_000.0));
     }
 }

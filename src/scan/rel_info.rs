@@ -11,6 +11,7 @@ use pgrx::{FromDatum, PgList, pg_sys};
 
 use super::owned;
 use crate::errors::raise_write_only;
+use crate::options::server_options;
 use crate::quals::{Pushable, classify, strip_relabel};
 use crate::table::TableMap;
 
@@ -27,6 +28,8 @@ pub struct RelInfo {
     restrictions: Vec<(*mut pg_sys::RestrictInfo, Option<Pushable>)>,
     /// Number of objects fetched by key, when the scan is a lookup by key.
     key_lookups: Option<f64>,
+    /// The planner's cost of one request (server option `request_cost`).
+    pub request_cost: f64,
 }
 
 impl RelInfo {
@@ -54,11 +57,15 @@ impl RelInfo {
                 .collect();
             (relid, restrictions)
         };
+        // SAFETY: planning, on the backend thread, inside a transaction: GetForeignTable reads
+        // the catalogs (raising an ERROR for an unknown table) and returns palloc'd memory.
+        let serverid = unsafe { (*pg_sys::GetForeignTable(foreigntableid)).serverid };
         let mut info = RelInfo {
             table,
             relid,
             restrictions,
             key_lookups: None,
+            request_cost: server_options(serverid).request_cost,
         };
         // SAFETY: the pushed values are expression nodes of the clauses above, in planner memory.
         info.key_lookups = unsafe { info.count_key_lookups() };

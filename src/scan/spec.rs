@@ -52,6 +52,18 @@ pub struct SpecCondition {
     pub value_type: ValueType,
 }
 
+impl SpecCondition {
+    /// The typed shape of a pushed clause (its value goes to `fdw_exprs`).
+    pub fn of(p: &crate::quals::Pushable) -> SpecCondition {
+        SpecCondition {
+            column: p.column,
+            op: p.op,
+            array: p.array,
+            value_type: p.value_type,
+        }
+    }
+}
+
 impl ScanSpec {
     /// The JSON text kept in the plan.
     pub fn to_json(&self) -> String {

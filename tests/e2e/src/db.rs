@@ -89,6 +89,18 @@ impl Db {
         Cluster::get().psql_with_args(&self.name, args, stdin)
     }
 
+    /// The first column of every row of a query, as text; panics with the server's message.
+    pub fn strings(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Vec<String> {
+        match self.client.query(sql, params) {
+            Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+            Err(e) => panic!("{sql}\nfailed: {}", error_text(&e)),
+        }
+    }
+
     /// The single value of a one-row, one-column query; panics with the server's message.
     pub fn scalar<T>(&mut self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> T
     where

@@ -152,6 +152,22 @@ impl Mock {
             .collect()
     }
 
+    /// The logged GET requests relative to `/api/v2`, as `path?query` (the query as sent),
+    /// oldest first.
+    pub fn gets(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .filter(|r| r["method"] == "GET")
+            .map(|r| {
+                let path = api_relative(r["path"].as_str().unwrap_or_default());
+                match r["query"].as_str().unwrap_or_default() {
+                    "" => path.to_owned(),
+                    q => format!("{path}?{q}"),
+                }
+            })
+            .collect()
+    }
+
     /// The logged requests that are not GETs, as `METHOD path status`, oldest first.
     pub fn writes(&self) -> Vec<String> {
         self.requests()

@@ -5,27 +5,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use partnerstack_e2e::{Db, Mock};
 use serde_json::Value;
 
-/// The logged GET requests relative to /api/v2, as `path?query`.
 fn gets(mock: &Mock) -> Vec<String> {
-    mock.requests()
-        .iter()
-        .filter(|r| r["method"] == "GET")
-        .map(|r| {
-            let path = r["path"].as_str().unwrap().trim_start_matches("/api/v2");
-            match r["query"].as_str().unwrap_or_default() {
-                "" => path.to_owned(),
-                q => format!("{path}?{q}"),
-            }
-        })
-        .collect()
+    mock.gets()
 }
 
 fn keys(db: &mut Db, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Vec<String> {
-    db.query(sql, params)
-        .unwrap_or_else(|e| panic!("{sql}: {}", partnerstack_e2e::error_text(&e)))
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    db.strings(sql, params)
 }
 
 /// Keys of the items updated at or after `min_ms`, in API order.
@@ -341,4 +326,122 @@ fn count_with_a_local_condition_or_grouping_counts_the_rows() {
     partners.sort_by_key(|v| v.to_string());
     partners.dedup();
     assert_eq!(groups, partners.len() as i64);
+}
+
+/// The customers a small join asks for: five with a customer_key, from the first page.
+fn five_customer_keys(mock: &Mock) -> Vec<String> {
+    let page = mock.raw_get("/customers?limit=250");
+    page["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["customer_key"].as_str().map(str::to_owned))
+        .take(5)
+        .collect()
+}
+
+#[test]
+fn after_analyze_a_join_of_five_keys_is_five_gets_and_of_5000_a_list() {
+    let mock = Mock::start_with(&["--size", "customers=100000"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let wanted = five_customer_keys(&mock);
+    assert_eq!(wanted.len(), 5);
+    db.batch_execute(
+        "CREATE TABLE wanted (customer_key text); CREATE TABLE many (customer_key text)",
+    )
+    .unwrap();
+    for key in &wanted {
+        db.execute("INSERT INTO wanted VALUES ($1)", &[key])
+            .unwrap();
+    }
+    db.batch_execute(
+        "INSERT INTO many SELECT 'k' || n FROM generate_series(1, 5000) n;
+         ANALYZE wanted; ANALYZE many;",
+    )
+    .unwrap();
+    let join = "SELECT c.customer_key FROM wanted w JOIN partnerstack.customers c USING (customer_key) ORDER BY 1";
+    let mut expected = wanted.clone();
+    expected.sort();
+
+    // Before ANALYZE the table is thought small (estimated_rows): the whole list is read.
+    mock.clear_requests();
+    assert_eq!(keys(&mut db, join, &[]), expected);
+    let before = gets(&mock);
+    assert_eq!(before.len(), 400, "100,000 customers in pages of 250");
+
+    // ANALYZE: the count from total, a sample of the newest 30,000 rows (120 pages).
+    mock.clear_requests();
+    db.batch_execute("ANALYZE partnerstack.customers").unwrap();
+    let analyze = gets(&mock);
+    assert_eq!(analyze[0], "/customers?limit=1");
+    assert_eq!(analyze.len(), 1 + 120, "{:?}", &analyze[..3]);
+    let reltuples: f32 = db.scalar(
+        "SELECT reltuples FROM pg_class WHERE oid = 'partnerstack.customers'::regclass",
+        &[],
+    );
+    assert_eq!(reltuples, 100_000.0);
+
+    // Planning sends nothing; five keys are five GETs.
+    mock.clear_requests();
+    let plan: Vec<String> = db
+        .query(&format!("EXPLAIN (COSTS OFF) {join}"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(gets(&mock).is_empty(), "planning sent requests");
+    assert!(plan.iter().any(|l| l.contains("Nested Loop")), "{plan:#?}");
+    assert_eq!(keys(&mut db, join, &[]), expected);
+    let mut after = gets(&mock);
+    after.sort();
+    let mut lookups: Vec<String> = wanted
+        .iter()
+        .map(|k| {
+            format!(
+                "/customers/{}",
+                partnerstack_e2e::http::encode_query_value(k)
+            )
+        })
+        .collect();
+    lookups.sort();
+    assert_eq!(after, lookups);
+
+    // 5,000 keys: one list scan is cheaper than 5,000 GETs.
+    let plan: Vec<String> = db
+        .query(
+            "EXPLAIN (COSTS OFF) SELECT c.email FROM many m JOIN partnerstack.customers c USING (customer_key)",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(plan.iter().any(|l| l.contains("Hash Join")), "{plan:#?}");
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("PartnerStack Requests: GET /customers?limit=250")),
+        "{plan:#?}"
+    );
+}
+
+#[test]
+fn request_cost_is_a_server_option_the_planner_uses() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let err = db
+        .batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD request_cost '-1')")
+        .unwrap_err();
+    assert!(partnerstack_e2e::error_text(&err).contains("request_cost"));
+    let cost = |db: &mut Db| -> f64 {
+        let plan: Value = db.scalar(
+            "EXPLAIN (FORMAT JSON) SELECT key FROM partnerstack.customers",
+            &[],
+        );
+        plan[0]["Plan"]["Total Cost"].as_f64().unwrap()
+    };
+    let default = cost(&mut db);
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD request_cost '1000')")
+        .unwrap();
+    // 1,000 estimated rows: four requests and the rows' own cost.
+    assert!(cost(&mut db) > 8.0 * default, "{default}");
 }

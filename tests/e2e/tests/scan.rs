@@ -19,11 +19,7 @@ const LIST_TABLES: [(&str, &str); 9] = [
 ];
 
 fn keys(db: &mut Db, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Vec<String> {
-    db.query(sql, params)
-        .unwrap_or_else(|e| panic!("{sql}: {}", partnerstack_e2e::error_text(&e)))
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    db.strings(sql, params)
 }
 
 fn item_keys(items: &[Value]) -> Vec<String> {
@@ -35,17 +31,7 @@ fn item_keys(items: &[Value]) -> Vec<String> {
 
 /// The logged GET requests relative to /api/v2, as `path?query`.
 fn gets(mock: &Mock) -> Vec<String> {
-    mock.requests()
-        .iter()
-        .filter(|r| r["method"] == "GET")
-        .map(|r| {
-            let path = r["path"].as_str().unwrap().trim_start_matches("/api/v2");
-            match r["query"].as_str().unwrap_or_default() {
-                "" => path.to_owned(),
-                q => format!("{path}?{q}"),
-            }
-        })
-        .collect()
+    mock.gets()
 }
 
 #[test]
