@@ -168,6 +168,31 @@ impl Mock {
             .collect()
     }
 
+    /// How many POSTs the mock logged since the last clear.
+    pub fn post_count(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r["method"] == "POST")
+            .count()
+    }
+
+    /// The `partner_key` of the first partnership (a partner new customers can be created for).
+    pub fn a_partner_key(&self) -> String {
+        self.list_all("/partnerships")[0]["partner_key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A `customer_key` some customer already has (creating another customer with it is refused
+    /// as a duplicate).
+    pub fn a_taken_customer_key(&self) -> String {
+        self.list_all("/customers")
+            .iter()
+            .find_map(|c| c["customer_key"].as_str().map(str::to_owned))
+            .unwrap()
+    }
+
     /// The logged requests that are not GETs, as `METHOD path status`, oldest first.
     pub fn writes(&self) -> Vec<String> {
         self.requests()

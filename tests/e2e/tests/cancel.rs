@@ -117,10 +117,7 @@ fn ctrl_c_in_psql_cancels_a_scan_waiting_on_the_api() {
 fn a_write_cancelled_in_flight_warns_that_it_may_have_been_processed() {
     let mock = Mock::start();
     let db = Db::with_partnerstack(&mock);
-    let partner = mock.list_all("/partnerships")[0]["partner_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let partner = mock.a_partner_key();
     mock.faults(json!([{"kind": "hang", "method": "POST"}]));
     let started = Instant::now();
     // One request at a time: row 2 waits for row 1 (see the next test for rows in flight).
@@ -142,11 +139,7 @@ fn a_write_cancelled_in_flight_warns_that_it_may_have_been_processed() {
         stderr.contains("canceling statement due to statement timeout"),
         "{stderr}"
     );
-    let posts = mock
-        .requests()
-        .iter()
-        .filter(|r| r["method"] == "POST")
-        .count();
+    let posts = mock.post_count();
     assert_eq!(posts, 1, "row 2 was never sent");
 }
 
@@ -220,10 +213,7 @@ fn statement_timeout_stops_many_lookups_in_flight() {
 fn a_write_cancelled_with_rows_in_flight_lists_each_of_them() {
     let mock = Mock::start();
     let db = Db::with_partnerstack(&mock);
-    let partner = mock.list_all("/partnerships")[0]["partner_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let partner = mock.a_partner_key();
     mock.faults(json!([{"kind": "hang", "method": "POST"}]));
     let started = Instant::now();
     let (_out, stderr, status) = db.psql(&format!(
@@ -241,11 +231,7 @@ fn a_write_cancelled_with_rows_in_flight_lists_each_of_them() {
         ),
         "{stderr}"
     );
-    let posts = mock
-        .requests()
-        .iter()
-        .filter(|r| r["method"] == "POST")
-        .count();
+    let posts = mock.post_count();
     assert_eq!(posts, 8, "rows 9 to 20 were never sent");
 }
 
@@ -274,11 +260,7 @@ fn statement_timeout_stops_a_write_whose_answers_keep_coming() {
         stderr.contains("canceling statement due to statement timeout"),
         "{stderr}"
     );
-    let posts = mock
-        .requests()
-        .iter()
-        .filter(|r| r["method"] == "POST")
-        .count();
+    let posts = mock.post_count();
     assert!((1..400).contains(&posts), "{posts} rows sent");
     // The WARNING accounts for every row: accepted, in flight, not sent.
     assert!(stderr.contains("were being sent"), "{stderr}");

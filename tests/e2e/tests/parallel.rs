@@ -152,19 +152,11 @@ fn key_lookups_are_sent_at_once() {
     assert_eq!(explained(&mut db, &sql, "peak_in_flight"), 8);
 }
 
-/// The partnership key of the mock's first partnership.
-fn partner_key(mock: &Mock) -> String {
-    mock.list_all("/partnerships")[0]["partner_key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn a_multi_row_insert_keeps_several_requests_in_flight() {
     let mock = Mock::start_with(&["--rate-limit", "0"]);
     let mut db = Db::with_partnerstack(&mock);
-    let partner = partner_key(&mock);
+    let partner = mock.a_partner_key();
     mock.config(json!({"latency_ms": 100}));
     mock.clear_requests();
     let started = Instant::now();
@@ -200,12 +192,8 @@ fn a_multi_row_insert_keeps_several_requests_in_flight() {
 fn a_failure_with_rows_in_flight_reports_every_row_exactly() {
     let mock = Mock::start_with(&["--rate-limit", "0"]);
     let mut db = Db::with_partnerstack(&mock);
-    let partner = partner_key(&mock);
-    let existing = mock
-        .list_all("/customers")
-        .iter()
-        .find_map(|c| c["customer_key"].as_str().map(str::to_owned))
-        .unwrap();
+    let partner = mock.a_partner_key();
+    let existing = mock.a_taken_customer_key();
     // Answers 500 ms late: rows started before row 10's refusal arrived go out in the same
     // round as it; a row started after would reach the mock a round later.
     mock.config(json!({"latency_ms": 500}));
@@ -298,7 +286,7 @@ fn a_failure_with_rows_in_flight_reports_every_row_exactly() {
 fn rows_addressing_one_object_keep_their_statement_order() {
     let mock = Mock::start_with(&["--rate-limit", "0"]);
     let mut db = Db::with_partnerstack(&mock);
-    let partner = partner_key(&mock);
+    let partner = mock.a_partner_key();
     db.batch_execute(
         "ALTER FOREIGN TABLE partnerstack.customers OPTIONS (ADD insert_mode 'upsert')",
     )

@@ -106,10 +106,7 @@ fn customer_columns(db: &mut Db) -> String {
 }
 
 fn partner_key(mock: &Mock) -> String {
-    mock.list_all("/partnerships")[0]["partner_key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    mock.a_partner_key()
 }
 
 const CUSTOMERS: &str = "partnerstack_sync('partnerstack.customers', 'analytics.ps_customers')";

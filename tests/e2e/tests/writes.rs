@@ -13,10 +13,7 @@ fn bodies(mock: &Mock) -> Vec<Value> {
 }
 
 fn partner_key(mock: &Mock) -> String {
-    let p = mock.list_all("/partnerships")[0]["partner_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let p = mock.a_partner_key();
     mock.clear_requests();
     p
 }
@@ -248,11 +245,7 @@ fn a_failure_on_row_n_reports_what_partnerstack_already_accepted() {
     let mock = Mock::start();
     let mut db = Db::with_partnerstack(&mock);
     let partner = partner_key(&mock);
-    let existing = mock
-        .list_all("/customers")
-        .iter()
-        .find_map(|c| c["customer_key"].as_str().map(str::to_owned))
-        .unwrap();
+    let existing = mock.a_taken_customer_key();
     // One request at a time, so that rows 5 and 6 are never sent (parallel.rs has the same
     // with rows in flight).
     db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1')")
@@ -308,11 +301,7 @@ fn upsert_updates_by_key_and_creates_on_404() {
     let mock = Mock::start();
     let mut db = Db::with_partnerstack(&mock);
     let partner = partner_key(&mock);
-    let existing = mock
-        .list_all("/customers")
-        .iter()
-        .find_map(|c| c["customer_key"].as_str().map(str::to_owned))
-        .unwrap();
+    let existing = mock.a_taken_customer_key();
     db.batch_execute(
         "ALTER FOREIGN TABLE partnerstack.customers OPTIONS (ADD insert_mode 'upsert')",
     )
