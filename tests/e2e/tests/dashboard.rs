@@ -367,7 +367,13 @@ fn after_analyze_a_join_of_five_keys_is_five_gets_and_of_5000_a_list() {
     mock.clear_requests();
     assert_eq!(keys(&mut db, join, &[]), expected);
     let before = gets(&mock);
-    assert_eq!(before.len(), 400, "100,000 customers in pages of 250");
+    // 400 pages of 250, read in created_at windows (max_concurrency): at most a tenth more,
+    // plus one per stream.
+    assert!(
+        (400..=400 + 40 + 8).contains(&before.len()),
+        "100,000 customers in pages of 250: {} requests",
+        before.len()
+    );
 
     // ANALYZE: the count from total, a sample of the newest 30,000 rows (120 pages).
     mock.clear_requests();
