@@ -15,12 +15,9 @@ CHANGED_PERCENT=${CHANGED_PERCENT:-1}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
-bash .ci/install >/dev/null
-cargo build --release -q -p partnerstack-mock
-cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null 2>&1
-
 # shellcheck source=scripts/lib/bench-env.sh
 . "$REPO/scripts/lib/bench-env.sh"
+bench_build
 bench_env --rate-limit 0 --size "customers=$ROWS" --size "transactions=$ROWS"
 mock_requests() { mock_requests_json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 

@@ -202,11 +202,7 @@ pub fn run_sql(
     strategy: Strategy,
     mode: RunMode,
 ) -> String {
-    let list = columns
-        .iter()
-        .map(|c| quote_ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = column_list(columns);
     let key = quote_ident(KEY_COLUMN);
     let filter = match (mode, strategy.mark_column()) {
         (RunMode::Incremental, Some(column)) => format!(" WHERE {} >= $1", quote_ident(column)),
@@ -275,11 +271,7 @@ pub fn initial_copy_sql(
     columns: &[&str],
     strategy: Strategy,
 ) -> String {
-    let list = columns
-        .iter()
-        .map(|c| quote_ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = column_list(columns);
     let (returning, mark) = match strategy.mark_column() {
         Some(column) => {
             let column = quote_ident(column);
@@ -292,6 +284,15 @@ pub fn initial_copy_sql(
          RETURNING {returning})\n\
          SELECT count(*), 0::bigint, 0::bigint, {mark} FROM inserted"
     )
+}
+
+/// `"a", "b", ...`: the columns quoted, in order.
+fn column_list(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

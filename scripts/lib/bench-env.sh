@@ -5,6 +5,13 @@
 
 PGBIN=/usr/lib/postgresql/15/bin
 
+# What every benchmark needs first: the packages, the mock, the extension built and installed.
+bench_build() {
+  bash "$REPO/.ci/install" >/dev/null
+  cargo build --release -q -p partnerstack-mock
+  cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null 2>&1
+}
+
 bench_env() {
   WORK=$(mktemp -d /tmp/partnerstack-bench.XXXXXX)
   chmod 755 "$WORK"

@@ -105,6 +105,19 @@ fn customer_columns(db: &mut Db) -> String {
     format!("ROW({})", names.join(", "))
 }
 
+/// Renames these customers through the API (PATCH), which bumps their `updated_at`.
+fn rename_customers(mock: &Mock, items: &[Value], name: &str) {
+    for item in items {
+        let key = item["key"].as_str().unwrap();
+        api(
+            mock,
+            "PATCH",
+            &format!("/customers/{key}"),
+            Some(json!({ "name": name })),
+        );
+    }
+}
+
 fn partner_key(mock: &Mock) -> String {
     mock.a_partner_key()
 }
@@ -170,15 +183,7 @@ fn first_run_copies_then_incremental_reads_from_the_mark() {
 
     // Two updates and one create through the API: one request, 1 inserted, 2 updated.
     let all = mock.list_all("/customers");
-    for item in &all[10..12] {
-        let key = item["key"].as_str().unwrap();
-        api(
-            &mock,
-            "PATCH",
-            &format!("/customers/{key}"),
-            Some(json!({"name": "Changed"})),
-        );
-    }
+    rename_customers(&mock, &all[10..12], "Changed");
     api(
         &mock,
         "POST",
@@ -293,15 +298,7 @@ fn a_failed_run_leaves_copy_and_state_and_records_the_error() {
     );
 
     // The second page of a full refresh fails after the first one was upserted.
-    for item in &mock.list_all("/customers")[..300] {
-        let key = item["key"].as_str().unwrap();
-        api(
-            &mock,
-            "PATCH",
-            &format!("/customers/{key}"),
-            Some(json!({"name": "Lost"})),
-        );
-    }
+    rename_customers(&mock, &mock.list_all("/customers")[..300], "Lost");
     mock.faults(
         json!([{"kind": "status", "status": 503, "path_prefix": "/api/v2/customers", "every": 2}]),
     );
@@ -516,15 +513,7 @@ fn pg_cron_keeps_a_copy_fresh() {
 
     // Rows change through the API between runs; a later run brings them.
     let all = mock.list_all("/customers");
-    for item in &all[..3] {
-        let key = item["key"].as_str().unwrap();
-        api(
-            &mock,
-            "PATCH",
-            &format!("/customers/{key}"),
-            Some(json!({"name": "Cron"})),
-        );
-    }
+    rename_customers(&mock, &all[..3], "Cron");
     api(
         &mock,
         "POST",
