@@ -22,13 +22,10 @@ QUERIES=${QUERIES:-count typed select-star lookups}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
-bash .ci/install >/dev/null
-cargo build --release -q -p partnerstack-mock
-cargo build --release -q -p partnerstack-api --example ceiling
-cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null 2>&1
-
 # shellcheck source=scripts/lib/bench-env.sh
 . "$REPO/scripts/lib/bench-env.sh"
+bench_build
+cargo build --release -q -p partnerstack-api --example ceiling
 # No mock rate limit either: 100,000 rows are 400 requests, a million 4,000.
 bench_env --rate-limit 0 --latency-ms "$LATENCY_MS" --size "transactions=$ROWS"
 mock_requests() { mock_requests_json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }

@@ -16,12 +16,9 @@ PER_MINUTE=${PER_MINUTE:-3000}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
-bash .ci/install >/dev/null
-cargo build --release -q -p partnerstack-mock
-cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null 2>&1
-
 # shellcheck source=scripts/lib/bench-env.sh
 . "$REPO/scripts/lib/bench-env.sh"
+bench_build
 bench_env --rate-limit 0 --latency-ms "$LATENCY_MS"
 
 CUSTOMER=$(psql_ -At -c "SELECT key FROM partnerstack.customers LIMIT 1")
