@@ -7,6 +7,7 @@
 #
 #   bash scripts/chaos.sh                 # 300 scans
 #   CHAOS_SCANS=1000 bash scripts/chaos.sh
+#   CHAOS_PAGE_SIZE=50 bash scripts/chaos.sh   # 40 pages a scan, read in created_at windows
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CHAOS_SCANS=${CHAOS_SCANS:-300}
