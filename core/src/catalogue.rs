@@ -73,6 +73,9 @@ pub enum Pushdown {
     CreatedRange,
     /// Range conditions become `min_updated` / `max_updated`.
     UpdatedRange,
+    /// On an array column, `'x' = ANY(column)` becomes the query parameter of that name: a list
+    /// filter taking one value that keeps the items whose array holds it (programs' `category`).
+    Contains(&'static str),
 }
 
 /// One column of a foreign table.
@@ -88,6 +91,9 @@ pub struct Column {
     pub pushdown: Pushdown,
     /// How the column takes part in INSERT and UPDATE.
     pub write: Write,
+    /// The list endpoint's `order_by` takes this column's field name (ascending, `-name`
+    /// descending; reference §2, §3): `ORDER BY` it needs no sort.
+    pub order_by: bool,
 }
 
 /// Whether a column goes into the body of a create (POST).
@@ -448,6 +454,7 @@ const fn col(name: &'static str, ty: ColumnType) -> Column {
         source: Source::Field(name),
         pushdown: Pushdown::None,
         write: READ_ONLY,
+        order_by: false,
     }
 }
 const fn text(name: &'static str) -> Column {
@@ -470,6 +477,13 @@ const fn text_array(name: &'static str) -> Column {
 }
 const fn pushed(column: Column, pushdown: Pushdown) -> Column {
     Column { pushdown, ..column }
+}
+/// The list's documented `order_by` takes this column (§2).
+const fn sortable(column: Column) -> Column {
+    Column {
+        order_by: true,
+        ..column
+    }
 }
 const fn nested(column: Column, object: &'static str, field: &'static str) -> Column {
     Column {
@@ -540,6 +554,7 @@ const ATTRS: Column = Column {
     source: Source::WholeItem,
     pushdown: Pushdown::None,
     write: READ_ONLY,
+    order_by: false,
 };
 /// Lead statuses the API accepts (§4.6).
 const LEAD_STATUSES: &[&str] = &["open", "closed", "dead", "closed won", "closed lost"];
@@ -806,8 +821,8 @@ pub static RESOURCES: &[Resource] = &[
             json("extension"),
             optional(object("metadata")),
             optional(boolean("test")),
-            // Client-supplied created_at backdates a transaction (§1.5).
-            optional(CREATED),
+            // Client-supplied created_at backdates a transaction (§1.5). `order_by` (§3).
+            optional(sortable(CREATED)),
             UPDATED_LOCAL,
             ATTRS,
         ],
@@ -839,7 +854,8 @@ pub static RESOURCES: &[Resource] = &[
             json("trigger"),
             // {"key": ..., "type": "customer" | "transaction"} (§4.8); not echoed back.
             required(write_only(object("target"))),
-            CREATED,
+            // `order_by=created_at` / `-created_at` (§2, §3).
+            sortable(CREATED),
             UPDATED_LOCAL,
             ATTRS,
         ],
@@ -875,7 +891,8 @@ pub static RESOURCES: &[Resource] = &[
             )),
             required(text("target_key")),
             optional(text("external_key")),
-            CREATED,
+            // `order_by` (§3, SDK): `created_at` / `-created_at` (§2).
+            sortable(CREATED),
             UPDATED,
             ATTRS,
         ],
@@ -922,6 +939,7 @@ pub static RESOURCES: &[Resource] = &[
                 source: Source::PathParameter,
                 pushdown: Pushdown::PathParameter,
                 write: READ_ONLY,
+                order_by: false,
             },
             KEY,
             text("dest"),
@@ -1040,7 +1058,8 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             timestamp("sent_at"),
             text("status"),
             timestamp("withdrawal_date"),
-            CREATED,
+            // §4.13: `order_by`; its values are field names (§2).
+            sortable(CREATED),
             // §3: payouts filter on created only.
             UPDATED_LOCAL,
             ATTRS,
@@ -1059,9 +1078,9 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
                 bigint("id"),
                 text("name"),
                 text("description"),
-                // The `category` filter takes one category; an array column has no equality to
-                // push it from, so it is filtered locally.
-                text_array("category"),
+                // The `category` filter takes one category (§4.14) and keeps the programs listed
+                // under it: `'x' = ANY(category)`.
+                pushed(text_array("category"), Pushdown::Contains("category")),
                 text("country"),
                 boolean("has_sub_id"),
                 text("logo"),
@@ -1094,7 +1113,8 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             boolean("has_paid"),
             text("shared_id"),
             text_array("sub_ids"),
-            CREATED,
+            // §2: `order_by=created_at` / `-created_at` on the Partner customers page.
+            sortable(CREATED),
             UPDATED_LOCAL,
             ATTRS,
         ],
@@ -1113,7 +1133,8 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             json("company"),
             text("partnership_key"),
             json("customer"),
-            CREATED,
+            // §2: `order_by=created_at` / `-created_at` on the Partner transactions page.
+            sortable(CREATED),
             UPDATED_LOCAL,
             ATTRS,
         ],
@@ -1124,7 +1145,8 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
         "PartnerStack Partner API rewards you earned (GET /v2/rewards)",
         &[
             KEY,
-            bigint("amount"),
+            // §2: Partner rewards' `order_by` also takes `amount` (and `ready_at`, no column).
+            sortable(bigint("amount")),
             text("currency"),
             text("description"),
             pushed(text("reward_status"), Pushdown::Equality("status")),
@@ -1141,7 +1163,7 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             ),
             json("customer"),
             text("decline_reason"),
-            CREATED,
+            sortable(CREATED),
             UPDATED_LOCAL,
             ATTRS,
         ],
@@ -1160,8 +1182,9 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
             json("offers"),
             text("status"),
             // §6 #16: order_by, has_sub_id, include_offers, include_archived; no date filters.
-            timestamp("created_at"),
-            UPDATED_LOCAL,
+            // §2: partnerships' `order_by` takes `created_at` and `updated_at`.
+            sortable(timestamp("created_at")),
+            sortable(UPDATED_LOCAL),
             ATTRS,
         ],
     ),
@@ -1185,7 +1208,8 @@ pub static PARTNER_RESOURCES: &[Resource] = &[
                 Pushdown::Equality("customer_key"),
             ),
             json("company"),
-            CREATED,
+            // §2: `order_by=created_at` / `-created_at` on the Partner actions page.
+            sortable(CREATED),
             UPDATED,
             ATTRS,
         ],

@@ -172,6 +172,67 @@ pub fn list_order_column(resource: &Resource) -> Option<usize> {
         .position(|c| c.name == "created_at" && c.ty == crate::catalogue::ColumnType::Timestamp)
 }
 
+/// An order a list request answers in: the API's own (`created_at` descending, §2) or one
+/// its documented `order_by` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListOrder {
+    /// Index of the column in `Resource::columns`.
+    pub column: usize,
+    /// Descending (largest first).
+    pub descending: bool,
+}
+
+impl ListOrder {
+    /// The `order_by` value that asks for this order (`created_at`, `-updated_at`); `None`
+    /// for the API's own order, which every list answers in without a parameter.
+    pub fn param(self, resource: &Resource) -> Option<String> {
+        if Some(self.column) == list_order_column(resource) && self.descending {
+            return None;
+        }
+        let name = resource.columns[self.column].name;
+        Some(if self.descending {
+            format!("-{name}")
+        } else {
+            name.to_owned()
+        })
+    }
+
+    /// `created_at ASC`, for EXPLAIN.
+    pub fn sql(self, resource: &Resource) -> String {
+        let direction = if self.descending { "DESC" } else { "ASC" };
+        format!("{} {direction}", resource.columns[self.column].name)
+    }
+}
+
+/// The order a list of `resource` can answer in by `column` in this direction: `created_at`
+/// descending on every list (the API's own order), either direction of a column the list's
+/// `order_by` documents (catalogue `Column::order_by`). `None` otherwise: Postgres sorts.
+///
+/// Ties (the same millisecond) come in the API's order of its own choosing, which any SQL
+/// order on the column accepts; the columns are never null (§4: every object has its
+/// timestamps, amounts are integers), so the NULLS placement is moot.
+pub fn list_order(resource: &Resource, column: usize, descending: bool) -> Option<ListOrder> {
+    let native = list_order_column(resource) == Some(column) && descending;
+    let documented = resource.readable && resource.columns.get(column)?.order_by;
+    (native || documented).then_some(ListOrder { column, descending })
+}
+
+/// [`plan_requests`], each list request asking for `order` (`order_by`, after the filters)
+/// when it is not the API's own. A GET by key answers one object and takes no order.
+pub fn plan_ordered_requests(
+    resource: &'static Resource,
+    conditions: &[Condition],
+    order: Option<ListOrder>,
+) -> Result<Vec<Request>, PushdownError> {
+    let mut requests = plan_requests(resource, conditions)?;
+    if let Some(value) = order.and_then(|o| o.param(resource)) {
+        for request in requests.iter_mut().filter(|r| r.kind == RequestKind::List) {
+            request.params.push(("order_by".to_owned(), value.clone()));
+        }
+    }
+    Ok(requests)
+}
+
 /// Whether a condition of this shape on this column can become part of a request.
 pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: bool) -> bool {
     let Some(col) = resource.columns.get(column).filter(|_| resource.readable) else {
@@ -181,6 +242,8 @@ pub fn is_pushable(resource: &Resource, column: usize, op: Op, several_values: b
         Pushdown::None => false,
         Pushdown::ItemKey | Pushdown::PathParameter | Pushdown::Equality(_) => op == Op::Eq,
         Pushdown::CreatedRange | Pushdown::UpdatedRange => !several_values,
+        // `'x' = ANY(column)`: one value the array must hold.
+        Pushdown::Contains(_) => op == Op::Eq && !several_values,
     }
 }
 
@@ -207,7 +270,9 @@ pub fn count_from_total(resource: &Resource, shapes: &[(usize, Op, bool)]) -> bo
                 }
             },
             Pushdown::Equality(_) => true,
-            Pushdown::ItemKey | Pushdown::None => false,
+            // The reference says only that the filter takes a category (§4.14): whether the
+            // API's match is exactly "the array holds it" is not documented, so no count.
+            Pushdown::ItemKey | Pushdown::Contains(_) | Pushdown::None => false,
         }
     })
 }
@@ -287,6 +352,9 @@ pub fn plan_requests(
     let mut created = MsRange::default();
     let mut updated = MsRange::default();
     let mut sets: Vec<ValueSet> = Vec::new();
+    // `'x' = ANY(column)` per filter: the first value only; another one on the same column
+    // (the array holds both) stays a local filter.
+    let mut contains: Vec<(&'static str, String)> = Vec::new();
 
     for cond in conditions {
         if !is_pushable(resource, cond.column, cond.op, cond.values.len() > 1) {
@@ -309,6 +377,15 @@ pub fn plan_requests(
                     _ => {} // not a timestamp: leave it to Postgres
                 }
             }
+            Pushdown::Contains(param) => match cond.values.as_slice() {
+                [Operand::Text(v)] => {
+                    if !contains.iter().any(|(p, _)| *p == param) {
+                        contains.push((param, v.clone()));
+                    }
+                }
+                [Operand::Null] => return Ok(Vec::new()), // `NULL = ANY(...)` is never true
+                _ => {}
+            },
             _ => {
                 let mut values: Vec<String> = Vec::new();
                 for v in &cond.values {
@@ -403,6 +480,9 @@ pub fn plan_requests(
                 _ => {} // a second multi-valued column stays a local filter
             }
         }
+    }
+    for (param, value) in contains {
+        fixed.push((param.to_owned(), value));
     }
 
     let mut requests = Vec::new();
@@ -726,6 +806,118 @@ mod tests {
         let r = resource("customers").unwrap();
         assert_eq!(list_order_column(r), Some(col("customers", "created_at")));
         assert_eq!(list_order_column(resource("conversions").unwrap()), None);
+    }
+
+    #[test]
+    fn ascending_and_other_orders_only_where_order_by_is_documented() {
+        let param = |table: &str, name: &str, descending: bool| {
+            let r = resource(table).unwrap();
+            list_order(r, col(table, name), descending).map(|o| o.param(r))
+        };
+        // The API's own order everywhere: no parameter.
+        assert_eq!(param("customers", "created_at", true), Some(None));
+        assert_eq!(param("transactions", "created_at", true), Some(None));
+        // §2/§3: order_by on vendor transactions, rewards and actions.
+        for table in ["transactions", "rewards", "actions"] {
+            assert_eq!(
+                param(table, "created_at", false),
+                Some(Some("created_at".into())),
+                "{table}"
+            );
+        }
+        // Not documented on vendor customers; on vendor partnerships a Partner page's (§6 #16).
+        assert_eq!(param("customers", "created_at", false), None);
+        assert_eq!(param("partnerships", "created_at", false), None);
+        assert_eq!(param("partnerships", "updated_at", true), None);
+        assert_eq!(param("transactions", "updated_at", true), None);
+        // Partner API: partnerships also by updated_at, rewards also by amount.
+        assert_eq!(
+            param("partner.partnerships", "updated_at", true),
+            Some(Some("-updated_at".into()))
+        );
+        assert_eq!(
+            param("partner.rewards", "amount", false),
+            Some(Some("amount".into()))
+        );
+        assert_eq!(
+            param("partner.payouts", "created_at", false),
+            Some(Some("created_at".into()))
+        );
+        assert_eq!(
+            param("partner.marketplace_programs", "created_at", false),
+            None
+        );
+        assert_eq!(param("partner.rewards", "currency", false), None);
+        let r = resource("partner.rewards").unwrap();
+        assert_eq!(
+            list_order(r, col("partner.rewards", "amount"), true)
+                .unwrap()
+                .sql(r),
+            "amount DESC"
+        );
+    }
+
+    #[test]
+    fn order_by_follows_the_filters_of_every_list_request_and_no_get() {
+        let r = resource("transactions").unwrap();
+        let order = list_order(r, col("transactions", "created_at"), false);
+        let requests = plan_ordered_requests(
+            r,
+            &[ts("transactions", "created_at", Op::Ge, 5_000_000)],
+            order,
+        )
+        .unwrap();
+        assert_eq!(params(&requests[0]), "min_created=5000&order_by=created_at");
+        let native = list_order(r, col("transactions", "created_at"), true);
+        let requests = plan_ordered_requests(r, &[], native).unwrap();
+        assert_eq!(
+            params(&requests[0]),
+            "",
+            "the API's own order needs no parameter"
+        );
+        let actions = resource("actions").unwrap();
+        let order = list_order(actions, col("actions", "created_at"), false);
+        let requests =
+            plan_ordered_requests(actions, &[eq("actions", "type", &["a", "b"])], order).unwrap();
+        assert_eq!(requests.len(), 2);
+        assert!(
+            requests
+                .iter()
+                .all(|r| params(r).ends_with("&order_by=created_at"))
+        );
+    }
+
+    #[test]
+    fn an_array_holding_a_value_becomes_its_one_value_filter() {
+        let table = "partner.marketplace_programs";
+        let r = resource(table).unwrap();
+        let category = col(table, "category");
+        assert!(is_pushable(r, category, Op::Eq, false));
+        assert!(!is_pushable(r, category, Op::Eq, true), "one value only");
+        assert!(!is_pushable(r, category, Op::Gt, false));
+        let holds = |v: &str| eq(table, "category", &[v]);
+        assert_eq!(
+            params(&plan(table, &[holds("Sécurité & IT")])[0]),
+            "category=S%C3%A9curit%C3%A9%20%26%20IT"
+        );
+        // Both must be held: the first is sent, the second stays with Postgres.
+        assert_eq!(
+            params(&plan(table, &[holds("SaaS"), holds("Fintech")])[0]),
+            "category=SaaS"
+        );
+        let null = Condition {
+            column: category,
+            op: Op::Eq,
+            values: vec![Operand::Null],
+        };
+        assert!(
+            plan(table, &[null]).is_empty(),
+            "NULL = ANY(...) is never true"
+        );
+        assert!(
+            !count_from_total(r, &[(category, Op::Eq, false)]),
+            "the filter's exact match is undocumented: no count from total"
+        );
     }
 
     #[test]
