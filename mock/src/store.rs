@@ -58,6 +58,26 @@ pub enum Cursor {
     EndingBefore(String),
 }
 
+/// The order a list answers in (`order_by`, §2).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// `created_at` descending, ties by `key` descending: every list's own order.
+    #[default]
+    Newest,
+    /// `order_by=created_at`: the exact reverse (ties by `key` ascending), walked backwards
+    /// through the same index.
+    Oldest,
+    /// `order_by=field` / `-field` on another field: the window's matching rows sorted on each
+    /// request by the field's integer value (absent last ascending, first descending), ties by
+    /// `key` in the same direction. Only the Partner API's small tables take it.
+    Field {
+        /// Field name.
+        name: String,
+        /// `-field`.
+        descending: bool,
+    },
+}
+
 /// A validated list request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageQuery {
@@ -75,6 +95,8 @@ pub struct PageQuery {
     /// Identifies the equality filters behind the predicate passed to [`Table::page`], so
     /// the filtered `total` is counted once per cursor walk instead of once per page.
     pub total_key: Option<String>,
+    /// `order_by`.
+    pub order: ListOrder,
 }
 
 impl Default for PageQuery {
@@ -86,6 +108,7 @@ impl Default for PageQuery {
             updated: TimeRange::default(),
             repeat_previous: false,
             total_key: None,
+            order: ListOrder::Newest,
         }
     }
 }
@@ -277,6 +300,17 @@ impl<T: Record> Table<T> {
         q: &PageQuery,
         pred: Option<&dyn Fn(&T) -> bool>,
     ) -> Result<Page, PageError> {
+        self.page_by(q, pred, &|_, _| None)
+    }
+
+    /// [`Table::page`], with `field(row, name)` giving the integer value a
+    /// [`ListOrder::Field`] sorts by.
+    pub fn page_by(
+        &self,
+        q: &PageQuery,
+        pred: Option<&dyn Fn(&T) -> bool>,
+        field: &dyn Fn(&T, &str) -> Option<i64>,
+    ) -> Result<Page, PageError> {
         let (lo, hi) = self.created_window(q.created);
         let matches = |pos: usize| {
             let r = &self.rows[self.order[pos] as usize];
@@ -310,8 +344,8 @@ impl<T: Record> Table<T> {
             let has_more = (pos..hi).any(&matches);
             (rows, has_more)
         };
-        // Items strictly before position `end`, nearest first, then reversed so the page
-        // still reads newest-first.
+        // Items strictly before position `end`, nearest first (oldest-first order reads them so;
+        // newest-first reverses them).
         let backward = |end: usize| -> (Vec<RowId>, bool) {
             let mut rows = Vec::with_capacity(q.limit);
             let mut pos = end.min(hi);
@@ -322,28 +356,118 @@ impl<T: Record> Table<T> {
                 }
             }
             let has_more = (lo..pos).any(&matches);
-            rows.reverse();
             (rows, has_more)
         };
+        let reversed = |(mut rows, more): (Vec<RowId>, bool)| {
+            rows.reverse();
+            (rows, more)
+        };
 
-        let (rows, has_more) = match &q.cursor {
-            Cursor::Start => {
+        let (rows, has_more) = match (&q.order, &q.cursor) {
+            (ListOrder::Field { name, descending }, _) => {
+                return self.page_sorted(
+                    q,
+                    (lo, hi),
+                    total,
+                    &matches,
+                    |r| field(r, name),
+                    *descending,
+                );
+            }
+            (ListOrder::Newest, Cursor::Start) => {
                 let (rows, more) = forward(lo);
                 (rows, more || q.repeat_previous)
             }
-            Cursor::StartingAfter(key) => {
+            (ListOrder::Newest, Cursor::StartingAfter(key)) => {
                 let pos = cursor_pos(key)?;
                 if q.repeat_previous {
-                    let (rows, _) = backward(pos + 1);
+                    let (rows, _) = reversed(backward(pos + 1));
                     (rows, true)
                 } else {
                     forward(pos + 1)
                 }
             }
-            Cursor::EndingBefore(key) => backward(cursor_pos(key)?),
+            (ListOrder::Newest, Cursor::EndingBefore(key)) => reversed(backward(cursor_pos(key)?)),
+            // Oldest first: the same positions walked the other way.
+            (ListOrder::Oldest, Cursor::Start) => {
+                let (rows, more) = backward(hi);
+                (rows, more || q.repeat_previous)
+            }
+            (ListOrder::Oldest, Cursor::StartingAfter(key)) => {
+                let pos = cursor_pos(key)?;
+                if q.repeat_previous {
+                    let (rows, _) = reversed(forward(pos));
+                    (rows, true)
+                } else {
+                    backward(pos)
+                }
+            }
+            (ListOrder::Oldest, Cursor::EndingBefore(key)) => {
+                reversed(forward(cursor_pos(key)? + 1))
+            }
         };
         Ok(Page {
             rows,
+            has_more,
+            total,
+        })
+    }
+}
+
+impl<T: Record> Table<T> {
+    /// A page in the order of an integer field: the matching rows of window `[lo, hi)` sorted,
+    /// the cursor located by its own (value, key) even when it no longer matches.
+    fn page_sorted(
+        &self,
+        q: &PageQuery,
+        (lo, hi): (usize, usize),
+        total: usize,
+        matches: &dyn Fn(usize) -> bool,
+        value: impl Fn(&T) -> Option<i64>,
+        descending: bool,
+    ) -> Result<Page, PageError> {
+        // Ascending: values, then absent ones; descending the exact reverse. Ties by key.
+        let sort_key = |id: RowId| {
+            let r = &self.rows[id as usize];
+            (value(r).is_none(), value(r), r.key().to_owned())
+        };
+        let cmp = |a: RowId, b: RowId| {
+            let ord = sort_key(a).cmp(&sort_key(b));
+            if descending { ord.reverse() } else { ord }
+        };
+        let mut sorted: Vec<RowId> = (lo..hi)
+            .filter(|&p| matches(p))
+            .map(|p| self.order[p])
+            .collect();
+        sorted.sort_by(|&a, &b| cmp(a, b));
+        let at = |key: &str| -> Result<RowId, PageError> {
+            self.find(key)
+                .ok_or_else(|| PageError::UnknownCursor(key.to_string()))
+        };
+        let (start, end) = match &q.cursor {
+            Cursor::Start => (0, q.limit.min(sorted.len())),
+            Cursor::StartingAfter(key) => {
+                let id = at(key)?;
+                // First row sorting after the cursor row (or, repeating, the page ending with it).
+                let after = sorted.partition_point(|&o| cmp(o, id) != Ordering::Greater);
+                if q.repeat_previous {
+                    (after.saturating_sub(q.limit), after)
+                } else {
+                    (after, (after + q.limit).min(sorted.len()))
+                }
+            }
+            Cursor::EndingBefore(key) => {
+                let id = at(key)?;
+                let before = sorted.partition_point(|&o| cmp(o, id) == Ordering::Less);
+                (before.saturating_sub(q.limit), before)
+            }
+        };
+        let has_more = match &q.cursor {
+            Cursor::EndingBefore(_) => start > 0,
+            _ => end < sorted.len() || q.repeat_previous,
+        };
+        Ok(Page {
+            rows: sorted[start..end].to_vec(),
             has_more,
             total,
         })
@@ -694,6 +818,122 @@ mod tests {
         let all = keys(&t, &t.page(&q, None).unwrap());
         assert_eq!(all, expected_order(&t, |_| true));
         assert_eq!(all.len(), 41);
+    }
+
+    /// A field value for [`ListOrder::Field`]: `updated_at`, nothing else.
+    fn updated(w: &Webhook, field: &str) -> Option<i64> {
+        (field == "updated_at").then_some(w.updated_at)
+    }
+
+    /// Every page of `q` by `starting_after`, checking each page against the previous one
+    /// by `ending_before`.
+    fn walk_by(
+        t: &Table<Webhook>,
+        mut q: PageQuery,
+        pred: Option<&dyn Fn(&Webhook) -> bool>,
+    ) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        let mut previous: Option<Vec<String>> = None;
+        loop {
+            let page = t.page_by(&q, pred, &updated).unwrap();
+            let ks = keys(t, &page);
+            if let (Some(prev), Some(first)) = (&previous, ks.first()) {
+                let back = PageQuery {
+                    cursor: Cursor::EndingBefore(first.clone()),
+                    ..q.clone()
+                };
+                assert_eq!(&keys(t, &t.page_by(&back, pred, &updated).unwrap()), prev);
+            }
+            seen.extend(ks.iter().cloned());
+            if !page.has_more {
+                break;
+            }
+            q.cursor = Cursor::StartingAfter(ks.last().unwrap().clone());
+            previous = Some(ks);
+        }
+        seen
+    }
+
+    #[test]
+    fn oldest_first_is_the_exact_reverse_page_by_page() {
+        let t = table();
+        let pred = |w: &Webhook| !w.key.ends_with('7');
+        for limit in [1, 3, 7, 40, 250] {
+            let q = PageQuery {
+                limit,
+                order: ListOrder::Oldest,
+                created: TimeRange {
+                    min: Some(1020),
+                    max: Some(1100),
+                },
+                ..PageQuery::default()
+            };
+            let mut expected =
+                expected_order(&t, |w| pred(w) && (1020..=1100).contains(&w.created_at));
+            expected.reverse();
+            assert_eq!(
+                walk_by(&t, q.clone(), Some(&pred)),
+                expected,
+                "limit {limit}"
+            );
+            let first = t.page_by(&q, Some(&pred), &updated).unwrap();
+            assert_eq!(first.total, expected.len());
+        }
+        // The page the client already has, ending with the cursor (fault repeat_cursor).
+        let all: Vec<String> = expected_order(&t, |_| true).into_iter().rev().collect();
+        let q = PageQuery {
+            limit: 3,
+            order: ListOrder::Oldest,
+            cursor: Cursor::StartingAfter(all[5].clone()),
+            repeat_previous: true,
+            ..PageQuery::default()
+        };
+        assert_eq!(keys(&t, &t.page(&q, None).unwrap()), all[3..6].to_vec());
+    }
+
+    #[test]
+    fn another_field_sorts_with_ties_by_key_in_both_directions() {
+        let t = table();
+        let pred = |w: &Webhook| !w.key.ends_with('2');
+        for descending in [false, true] {
+            let mut expected: Vec<(i64, String)> = t
+                .live()
+                .map(|(_, w)| (w.updated_at, w.key.to_string()))
+                .filter(|(_, k)| !k.ends_with('2'))
+                .collect();
+            expected.sort();
+            if descending {
+                expected.reverse();
+            }
+            let expected: Vec<String> = expected.into_iter().map(|(_, k)| k).collect();
+            for limit in [1, 4, 250] {
+                let q = PageQuery {
+                    limit,
+                    order: ListOrder::Field {
+                        name: "updated_at".into(),
+                        descending,
+                    },
+                    ..PageQuery::default()
+                };
+                assert_eq!(
+                    walk_by(&t, q, Some(&pred)),
+                    expected,
+                    "{descending} {limit}"
+                );
+            }
+        }
+        // A cursor the filter no longer matches still places the page.
+        let q = PageQuery {
+            limit: 2,
+            order: ListOrder::Field {
+                name: "updated_at".into(),
+                descending: false,
+            },
+            cursor: Cursor::StartingAfter("whk_02".into()),
+            ..PageQuery::default()
+        };
+        let page = t.page_by(&q, Some(&pred), &updated).unwrap();
+        assert_eq!(keys(&t, &page), ["whk_03", "whk_04"]);
     }
 
     #[test]

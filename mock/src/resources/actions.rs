@@ -12,7 +12,7 @@ use crate::resources::customers::Customer;
 use crate::resources::partnerships::Partnership;
 use crate::rng::Rng;
 use crate::routes::Ctx;
-use crate::routes::lists::{ALL_DATES, Filters, respond};
+use crate::routes::lists::{ALL_DATES, Filters, OrderBy, respond_ordered};
 use crate::routes::writes::{fresh_key, opt_text, type_null};
 use crate::store::Store;
 use crate::validate::{self, Body};
@@ -158,17 +158,24 @@ pub fn render<'a>(s: &'a Store, a: &'a Action) -> ActionView<'a> {
 
 // ---------------------------------------------------------------- Listing
 
-/// `GET /api/v2/actions` with its filters.
+/// `order_by` takes `created_at` / `-created_at` on actions (§2, §3, SDK).
+pub const ORDER_BY: &[&str] = &["created_at"];
+
+/// `GET /api/v2/actions` with its filters and `order_by`.
 pub(crate) fn list(ctx: &Ctx, s: &Store) -> Result<Response, ApiError> {
     let f = Filters::new(ctx)
         .on("partnership_key", |a: &Action, v| {
             &*s.partnerships.row(a.partnership).key == v
         })
         .on("action_type", |a, v| &*a.action_type == v);
-    respond(
+    respond_ordered(
         ctx,
         &s.actions,
         ALL_DATES,
+        OrderBy {
+            fields: ORDER_BY,
+            value: &|_, _| None,
+        },
         f.combined(),
         |a| render(s, a),
         "Actions retrieved successfully",

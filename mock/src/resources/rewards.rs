@@ -15,7 +15,7 @@ use crate::resources::partnerships::Partnership;
 use crate::resources::transactions::Transaction;
 use crate::rng::Rng;
 use crate::routes::Ctx;
-use crate::routes::lists::{CREATED_ONLY, Filters, respond};
+use crate::routes::lists::{CREATED_ONLY, Filters, OrderBy, respond_ordered};
 use crate::routes::writes::{fresh_key, opt_text, type_null};
 use crate::store::{Catalog, Store};
 use crate::validate::{self, Body};
@@ -329,7 +329,10 @@ pub fn render<'a>(s: &'a Store, r: &'a Reward) -> RewardView<'a> {
 
 // ---------------------------------------------------------------- Listing
 
-/// `GET /api/v2/rewards` with its filters.
+/// `order_by` takes `created_at` / `-created_at` on rewards (§2, §3).
+pub const ORDER_BY: &[&str] = &["created_at"];
+
+/// `GET /api/v2/rewards` with its filters and `order_by`.
 pub(crate) fn list(ctx: &Ctx, s: &Store) -> Result<Response, ApiError> {
     let f = Filters::new(ctx)
         .on("status", |r: &Reward, v| r.reward_status == v)
@@ -343,10 +346,14 @@ pub(crate) fn list(ctx: &Ctx, s: &Store) -> Result<Response, ApiError> {
         .on("invoice_key", |r, v| {
             r.invoice.as_ref().is_some_and(|i| &*i.key == v)
         });
-    respond(
+    respond_ordered(
         ctx,
         &s.rewards,
         CREATED_ONLY,
+        OrderBy {
+            fields: ORDER_BY,
+            value: &|_, _| None,
+        },
         f.combined(),
         |r| render(s, r),
         "Rewards page returned successfully",

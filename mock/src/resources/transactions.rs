@@ -14,7 +14,7 @@ use crate::render::absent;
 use crate::resources::customers::Customer;
 use crate::rng::Rng;
 use crate::routes::Ctx;
-use crate::routes::lists::{CREATED_ONLY, respond};
+use crate::routes::lists::{CREATED_ONLY, OrderBy, respond_ordered};
 use crate::routes::writes::{Object, duplicate, fresh_key, opt_text, type_null};
 use crate::store::Store;
 use crate::validate::{self, Body, py_repr};
@@ -180,12 +180,19 @@ pub fn render<'a>(s: &'a Store, t: &'a Transaction) -> TransactionView<'a> {
 
 // ---------------------------------------------------------------- Listing
 
-/// `GET /api/v2/transactions` (no equality filters).
+/// `order_by` takes `created_at` / `-created_at` on transactions (§2, §3).
+pub const ORDER_BY: &[&str] = &["created_at"];
+
+/// `GET /api/v2/transactions` (no equality filters; `order_by`).
 pub(crate) fn list(ctx: &Ctx, s: &Store) -> Result<Response, ApiError> {
-    respond(
+    respond_ordered(
         ctx,
         &s.transactions,
         CREATED_ONLY,
+        OrderBy {
+            fields: ORDER_BY,
+            value: &|_, _| None,
+        },
         (None, String::new()),
         |t| render(s, t),
         "Transactions retrieved successfully",

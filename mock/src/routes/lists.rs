@@ -6,7 +6,7 @@ use super::{Ctx, ListFault};
 use crate::envelope::{self, ApiError};
 use crate::http::Response;
 use crate::model::{Record, RowId};
-use crate::store::{Cursor, PageError, PageQuery, Table, TimeRange};
+use crate::store::{Cursor, ListOrder, PageError, PageQuery, Table, TimeRange};
 use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
@@ -98,6 +98,38 @@ pub fn page_query(
         updated: range(dates.updated, "min_updated", "max_updated")?,
         repeat_previous: list_fault == ListFault::RepeatCursor,
         total_key: None,
+        order: ListOrder::Newest,
+    })
+}
+
+/// Reads `order_by` (§2: a field name, `-` prefixed for descending) on an endpoint whose
+/// reference documents it with the fields `fields`. Elsewhere (`fields` empty) it is an
+/// unknown parameter and ignored like any other (§3). A field the endpoint does not document
+/// is a 400 in the JSON-Schema style of the API's validation messages (§1.4): the reference
+/// says nothing of it, and a loud error beats a list silently in another order.
+pub fn list_order(raw: Option<&str>, fields: &[&str]) -> Result<ListOrder, ApiError> {
+    let Some(raw) = raw.filter(|_| !fields.is_empty()) else {
+        return Ok(ListOrder::Newest);
+    };
+    let (name, descending) = match raw.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (raw, false),
+    };
+    if !fields.contains(&name) {
+        let allowed: Vec<String> = fields
+            .iter()
+            .flat_map(|f| [f.to_string(), format!("-{f}")])
+            .collect();
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        validate::one_of("order_by", raw, &allowed)?;
+    }
+    Ok(match (name, descending) {
+        ("created_at", true) => ListOrder::Newest,
+        ("created_at", false) => ListOrder::Oldest,
+        (name, descending) => ListOrder::Field {
+            name: name.to_owned(),
+            descending,
+        },
     })
 }
 
@@ -151,6 +183,32 @@ pub(crate) fn respond<'s, T: Record, V: Serialize>(
     ctx: &Ctx,
     table: &'s Table<T>,
     dates: DateFilters,
+    filters: (Option<Pred<'_, T>>, String),
+    render: impl Fn(&'s T) -> V,
+    message: &str,
+) -> Result<Response, ApiError> {
+    let unordered = OrderBy {
+        fields: &[],
+        value: &|_, _| None,
+    };
+    respond_ordered(ctx, table, dates, unordered, filters, render, message)
+}
+
+/// What an endpoint's `order_by` takes: the documented field names, and the integer value of
+/// a field other than `created_at` in a row.
+pub(crate) struct OrderBy<'f, T> {
+    /// Field names `order_by` accepts (empty: the parameter is not documented here).
+    pub(crate) fields: &'f [&'f str],
+    /// A row's value of a field.
+    pub(crate) value: &'f dyn Fn(&T, &str) -> Option<i64>,
+}
+
+/// [`respond`] on an endpoint whose reference documents `order_by`.
+pub(crate) fn respond_ordered<'s, T: Record, V: Serialize>(
+    ctx: &Ctx,
+    table: &'s Table<T>,
+    dates: DateFilters,
+    order_by: OrderBy<'_, T>,
     (pred, signature): (Option<Pred<'_, T>>, String),
     render: impl Fn(&'s T) -> V,
     message: &str,
@@ -162,12 +220,15 @@ pub(crate) fn respond<'s, T: Record, V: Serialize>(
         ctx.list_fault,
     )?;
     q.total_key = Some(signature);
-    let page = table.page(&q, pred.as_deref()).map_err(|e| match e {
-        PageError::UnknownCursor(k) => ApiError::bad_request(format!(
-            "Invalid cursor: no object with key {}",
-            validate::py_repr(&Value::String(k))
-        )),
-    })?;
+    q.order = list_order(ctx.param("order_by"), order_by.fields)?;
+    let page = table
+        .page_by(&q, pred.as_deref(), order_by.value)
+        .map_err(|e| match e {
+            PageError::UnknownCursor(k) => ApiError::bad_request(format!(
+                "Invalid cursor: no object with key {}",
+                validate::py_repr(&Value::String(k))
+            )),
+        })?;
     let total = (!ctx.config.omit_total).then_some(page.total);
     if ctx.list_fault == ListFault::EmptyHasMore {
         return Ok(envelope::list::<V>(Vec::new(), true, total, message));
@@ -205,6 +266,43 @@ mod tests {
         assert_eq!(q(&[("limit", "0")], ALL_DATES, true).unwrap().limit, 1);
         assert_eq!(q(&[("limit", "1000")], ALL_DATES, true).unwrap().limit, 250);
         assert!(q(&[("limit", "abc")], ALL_DATES, true).is_err());
+    }
+
+    #[test]
+    fn order_by_only_where_documented_and_only_its_fields() {
+        let fields = &["created_at", "updated_at"];
+        assert_eq!(list_order(None, fields).unwrap(), ListOrder::Newest);
+        assert_eq!(
+            list_order(Some("created_at"), fields).unwrap(),
+            ListOrder::Oldest
+        );
+        assert_eq!(
+            list_order(Some("-created_at"), fields).unwrap(),
+            ListOrder::Newest
+        );
+        assert_eq!(
+            list_order(Some("-updated_at"), fields).unwrap(),
+            ListOrder::Field {
+                name: "updated_at".into(),
+                descending: true
+            }
+        );
+        let e = list_order(Some("amount"), fields).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            e.message,
+            "'order_by': 'amount' is not one of ['created_at', '-created_at', 'updated_at', '-updated_at']"
+        );
+        assert_eq!(
+            list_order(Some("--created_at"), fields).unwrap_err().status,
+            400
+        );
+        // Not documented on the endpoint: an unknown parameter, ignored.
+        assert_eq!(
+            list_order(Some("created_at"), &[]).unwrap(),
+            ListOrder::Newest
+        );
+        assert_eq!(list_order(Some("garbage"), &[]).unwrap(), ListOrder::Newest);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::Ctx;
 use super::api::is_vendor_path;
-use super::lists::{Filters, respond};
+use super::lists::{Filters, OrderBy, respond_ordered};
 use crate::envelope::{self, ApiError};
 use crate::http::Response;
 use crate::resources::partner::{Item, PartnerResource};
@@ -65,10 +65,15 @@ fn list_page(
             filter.matches(&it.json, v)
         });
     }
-    respond(
+    let value = |it: &Item, field: &str| it.json.get(field).and_then(serde_json::Value::as_i64);
+    respond_ordered(
         ctx,
         table,
         r.dates(),
+        OrderBy {
+            fields: r.order_by(),
+            value: &value,
+        },
         filters.combined(),
         |it: &Item| &*it.json,
         r.message(),
@@ -108,6 +113,94 @@ mod tests {
             .iter()
             .map(|i| i["key"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    #[test]
+    fn order_by_is_honoured_where_documented_and_ignored_elsewhere() {
+        let s = Server::new(Options::default());
+        let vendor = basic_header("pk_test_mock", "sk_test_mock");
+        // Every page, by starting_after.
+        let all = |path: &str, auth: &str| {
+            let mut seen: Vec<String> = Vec::new();
+            loop {
+                let after = seen
+                    .last()
+                    .map(|k| {
+                        let k: String = form_urlencoded::byte_serialize(k.as_bytes()).collect();
+                        format!("&starting_after={k}")
+                    })
+                    .unwrap_or_default();
+                let (st, v) = get(&s, &format!("{path}limit=100{after}"), auth);
+                assert_eq!(st, 200, "{v}");
+                seen.extend(keys(&v));
+                if v["data"]["has_more"] != true {
+                    return seen;
+                }
+            }
+        };
+        // Vendor transactions: created_at ascending is the exact reverse, paged.
+        let newest = all("/api/v2/transactions?", &vendor);
+        let oldest = all("/api/v2/transactions?order_by=created_at&", &vendor);
+        assert_eq!(oldest, newest.iter().rev().cloned().collect::<Vec<_>>());
+        let (_, v) = get(
+            &s,
+            &format!(
+                "/api/v2/transactions?order_by=created_at&limit=3&starting_after={}",
+                form_urlencoded::byte_serialize(oldest[1].as_bytes()).collect::<String>()
+            ),
+            &vendor,
+        );
+        assert_eq!(keys(&v), oldest[2..5].to_vec());
+        assert_eq!(
+            all("/api/v2/transactions?order_by=-created_at&", &vendor),
+            newest
+        );
+        // Not documented on vendor customers or partnerships: ignored like any unknown parameter.
+        for path in ["/api/v2/customers?", "/api/v2/partnerships?"] {
+            assert_eq!(
+                all(&format!("{path}order_by=created_at&"), &vendor),
+                all(path, &vendor),
+                "{path}"
+            );
+        }
+        // A field the endpoint does not document: 400.
+        let (st, v) = get(&s, "/api/v2/transactions?order_by=amount", &vendor);
+        assert_eq!(st, 400);
+        assert_eq!(
+            v["message"],
+            "'order_by': 'amount' is not one of ['created_at', '-created_at']"
+        );
+        // Partner rewards by amount, partner partnerships by updated_at.
+        let (_, v) = get(&s, "/api/v2/rewards?order_by=-amount&limit=250", &bearer());
+        let amounts: Vec<i64> = v["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["amount"].as_i64().unwrap())
+            .collect();
+        assert!(amounts.windows(2).all(|w| w[0] >= w[1]), "{amounts:?}");
+        let (_, v) = get(
+            &s,
+            "/api/v2/partnerships?order_by=updated_at&limit=250",
+            &bearer(),
+        );
+        let updated: Vec<i64> = v["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["updated_at"].as_i64().unwrap())
+            .collect();
+        assert!(updated.windows(2).all(|w| w[0] <= w[1]), "{updated:?}");
+        let (st, _) = get(&s, "/api/v2/partnerships?order_by=amount", &bearer());
+        assert_eq!(st, 400);
+        // Programs: no order_by documented.
+        assert_eq!(
+            all(
+                "/api/v2/marketplace/programs?order_by=created_at&",
+                &bearer()
+            ),
+            all("/api/v2/marketplace/programs?", &bearer())
+        );
     }
 
     #[test]

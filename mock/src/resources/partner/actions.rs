@@ -15,6 +15,8 @@ pub const FILTERS: &[Filter] = &[
 ];
 /// Both date filter pairs (§3).
 pub const DATES: DateFilters = ALL_DATES;
+/// `order_by=created_at` / `-created_at` on the Partner actions page (§2).
+pub const ORDER_BY: &[&str] = &["created_at"];
 
 /// Generates `n` actions of the partner's customers.
 pub(crate) fn generate(seed: u64, n: usize, world: &World, customers: &[Item]) -> Vec<Item> {

@@ -13,6 +13,8 @@ use serde_json::json;
 pub const FILTERS: &[Filter] = &[Filter::Nested("company_key", "company", "key")];
 /// `min_created`/`max_created` (§3; Partner pages order customers by `created_at`).
 pub const DATES: DateFilters = CREATED_ONLY;
+/// `order_by=created_at` / `-created_at` on the Partner customers page (§2).
+pub const ORDER_BY: &[&str] = &["created_at"];
 
 /// Generates `n` customers spread over the partner's programs.
 pub(crate) fn generate(seed: u64, n: usize, world: &World) -> Vec<Item> {

@@ -12,6 +12,8 @@ use serde_json::json;
 pub const FILTERS: &[Filter] = &[];
 /// No date filters.
 pub const DATES: DateFilters = NO_DATES;
+/// No `order_by` documented (§4.11): the parameter is ignored.
+pub const ORDER_BY: &[&str] = &[];
 
 /// `per_partnership` links for each program the partner joined.
 pub(crate) fn generate(seed: u64, per_partnership: usize, world: &World) -> Vec<Item> {

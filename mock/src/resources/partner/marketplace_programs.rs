@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 pub const FILTERS: &[Filter] = &[Filter::Contains("category", "category")];
 /// `min_created`/`max_created` (§3).
 pub const DATES: DateFilters = CREATED_ONLY;
+/// No `order_by` documented (§4.14): the parameter is ignored.
+pub const ORDER_BY: &[&str] = &[];
 
 /// Category names of generated programs (with a space and non-ASCII, for the query string).
 pub const CATEGORIES: &[&str] = &[

@@ -183,6 +183,20 @@ impl PartnerResource {
         }
     }
 
+    /// The fields its `order_by` takes (§2); empty where the reference documents none.
+    pub fn order_by(self) -> &'static [&'static str] {
+        match self {
+            PartnerResource::Payouts => payouts::ORDER_BY,
+            PartnerResource::MarketplacePrograms => marketplace_programs::ORDER_BY,
+            PartnerResource::Links => links::ORDER_BY,
+            PartnerResource::Customers => customers::ORDER_BY,
+            PartnerResource::Transactions => transactions::ORDER_BY,
+            PartnerResource::Rewards => rewards::ORDER_BY,
+            PartnerResource::Partnerships => partnerships::ORDER_BY,
+            PartnerResource::Actions => actions::ORDER_BY,
+        }
+    }
+
     /// The list answer's `message`.
     pub fn message(self) -> &'static str {
         match self {

@@ -13,6 +13,8 @@ use serde_json::json;
 pub const FILTERS: &[Filter] = &[];
 /// No date filters documented for the Partner variant.
 pub const DATES: DateFilters = NO_DATES;
+/// `order_by`: `created_at` and `updated_at` (§2, §6 #16).
+pub const ORDER_BY: &[&str] = &["created_at", "updated_at"];
 
 /// One partnership per membership of the world.
 pub(crate) fn generate(seed: u64, world: &World) -> Vec<Item> {

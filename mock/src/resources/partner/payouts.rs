@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 pub const FILTERS: &[Filter] = &[];
 /// `min_created`/`max_created` (§3).
 pub const DATES: DateFilters = CREATED_ONLY;
+/// `order_by` (§4.13); its values are field names (§2): `created_at`.
+pub const ORDER_BY: &[&str] = &["created_at"];
 
 /// Payout statuses generated (`successful` is the documented example).
 const STATUSES: &[&str] = &[

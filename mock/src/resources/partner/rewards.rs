@@ -18,6 +18,8 @@ pub const FILTERS: &[Filter] = &[
 ];
 /// `min_created`/`max_created` (§3).
 pub const DATES: DateFilters = CREATED_ONLY;
+/// `order_by`: `created_at`, and on Partner rewards also `amount` and `ready_at` (§2).
+pub const ORDER_BY: &[&str] = &["created_at", "amount", "ready_at"];
 
 /// Generates `n` rewards of `customers`; paid ones point at a payout.
 pub(crate) fn generate(

@@ -12,6 +12,8 @@ use serde_json::json;
 pub const FILTERS: &[Filter] = &[];
 /// `min_created`/`max_created` (§3).
 pub const DATES: DateFilters = CREATED_ONLY;
+/// `order_by=created_at` / `-created_at` on the Partner transactions page (§2).
+pub const ORDER_BY: &[&str] = &["created_at"];
 
 /// Generates `n` transactions of `customers` (none without customers).
 pub(crate) fn generate(seed: u64, n: usize, world: &World, customers: &[Item]) -> Vec<Item> {
