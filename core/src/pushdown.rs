@@ -378,10 +378,8 @@ pub fn plan_requests(
                 }
             }
             Pushdown::Contains(param) => match cond.values.as_slice() {
-                [Operand::Text(v)] => {
-                    if !contains.iter().any(|(p, _)| *p == param) {
-                        contains.push((param, v.clone()));
-                    }
+                [Operand::Text(v)] if !contains.iter().any(|(p, _)| *p == param) => {
+                    contains.push((param, v.clone()));
                 }
                 [Operand::Null] => return Ok(Vec::new()), // `NULL = ANY(...)` is never true
                 _ => {}
