@@ -105,7 +105,9 @@ pub unsafe fn classify(
                 if args.len() != 2 || Op::from_sql(&opname((*sa).opno)?)? != Op::Eq {
                     return None;
                 }
-                let column = column_var(table, relid, args.get_ptr(0)?)?;
+                let Some(column) = column_var(table, relid, args.get_ptr(0)?) else {
+                    return contains(root, table, relid, sa, &args);
+                };
                 let value = args.get_ptr(1)?;
                 let ty = table.resource.columns[column].ty;
                 if ty != ColumnType::Text
@@ -126,6 +128,41 @@ pub unsafe fn classify(
             }
             _ => None,
         }
+    }
+}
+
+/// `'x' = ANY(column)` on a text array column: the array must hold one value, which a
+/// `Contains` filter takes (programs' `category`). `sa` is an `= ANY` of texts whose
+/// `args` are `[value, column]`.
+///
+/// # Safety
+/// As [`classify`]; `args` are `sa`'s live arguments.
+unsafe fn contains(
+    root: *mut pg_sys::PlannerInfo,
+    table: &TableMap,
+    relid: u32,
+    sa: *mut pg_sys::ScalarArrayOpExpr,
+    args: &PgList<pg_sys::Expr>,
+) -> Option<Pushable> {
+    // SAFETY: per the caller.
+    unsafe {
+        let column = column_var(table, relid, args.get_ptr(1)?)?;
+        let value = args.get_ptr(0)?;
+        if table.resource.columns[column].ty != ColumnType::TextArray
+            || !deterministic((*sa).inputcollid)
+            || operator_takes(ColumnType::Text, (*sa).opno, true) != Some(ValueType::AsColumn)
+            || !value_computable(root, relid, value)
+            || !is_pushable(table.resource, column, Op::Eq, false)
+        {
+            return None;
+        }
+        Some(Pushable {
+            column,
+            op: Op::Eq,
+            value,
+            array: false,
+            value_type: ValueType::AsColumn,
+        })
     }
 }
 

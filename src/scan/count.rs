@@ -158,6 +158,7 @@ pub(super) unsafe fn count_plan(
                 limit: None,
                 rowid: None,
                 ordered: false,
+                order_by: None,
                 count: true,
             };
             pg_sys::make_foreignscan(

@@ -183,7 +183,8 @@ pub(super) unsafe fn evaluate(
                 })
             } else {
                 match ty {
-                    ColumnType::Text => {
+                    // A text array's value is the one element it must hold (`'x' = ANY(col)`).
+                    ColumnType::Text | ColumnType::TextArray => {
                         String::from_datum(datum, false).map(|s| vec![Operand::Text(s)])
                     }
                     ColumnType::Timestamp => Some(vec![time_operand(datum, spec.value_type)]),
@@ -218,8 +219,9 @@ impl ScanState {
         }
         // SAFETY: per this function's contract.
         let (conditions, _) = unsafe { evaluate(node, self, false) };
-        let requests = pushdown::plan_requests(self.table.resource, &conditions)
-            .unwrap_or_else(|e| raise_pushdown(&e));
+        let requests =
+            pushdown::plan_ordered_requests(self.table.resource, &conditions, self.spec.order_by)
+                .unwrap_or_else(|e| raise_pushdown(&e));
         // Rows that go straight to a pushed LIMIT of one page or less are one request: any
         // request ahead of it would be wasted.
         let concurrency = match self.spec.limit {

@@ -6,6 +6,7 @@
 
 use std::ffi::CString;
 
+use partnerstack_api::catalogue::Pushdown;
 use partnerstack_api::pushdown;
 use partnerstack_api::scan::first_request_line;
 use pgrx::pg_sys;
@@ -19,7 +20,11 @@ const EXPLAIN_REQUESTS_SHOWN: usize = 5;
 
 /// `column op ...`, or `column = ANY (...)`: the condition without its value.
 fn describe_condition(state: &ScanState, spec: &SpecCondition) -> String {
-    let column = state.table.resource.columns[spec.column].name;
+    let column = &state.table.resource.columns[spec.column];
+    if let Pushdown::Contains(_) = column.pushdown {
+        return format!("... = ANY ({})", column.name);
+    }
+    let column = column.name;
     if spec.array {
         format!("{column} = ANY (...)")
     } else {
@@ -77,11 +82,14 @@ unsafe fn explain_scan(
             explain_text(es, "PartnerStack Pushed Conditions", &pushed.join(", "));
         }
         if state.spec.ordered {
-            explain_text(
-                es,
-                "PartnerStack Pushed Order",
-                "created_at DESC (the API's own order: no sort)",
-            );
+            let order = match state.spec.order_by {
+                Some(order) => match order.param(resource) {
+                    Some(value) => format!("{} (order_by={value}: no sort)", order.sql(resource)),
+                    None => format!("{} (the API's own order: no sort)", order.sql(resource)),
+                },
+                None => "created_at DESC (the API's own order: no sort)".to_owned(),
+            };
+            explain_text(es, "PartnerStack Pushed Order", &order);
         }
         if state.spec.count {
             explain_text(
@@ -125,7 +133,7 @@ unsafe fn explain_scan(
                     );
                     return explain_traffic(state, es);
                 }
-                pushdown::plan_requests(resource, &conditions)
+                pushdown::plan_ordered_requests(resource, &conditions, state.spec.order_by)
             }
         };
         match requests {

@@ -7,8 +7,8 @@
 
 use std::ffi::c_void;
 
-use partnerstack_api::catalogue::Pushdown;
-use partnerstack_api::pushdown::list_order_column;
+use partnerstack_api::catalogue::{ColumnType, Pushdown};
+use partnerstack_api::pushdown::{ListOrder, list_order};
 use pgrx::prelude::*;
 use pgrx::{PgList, pg_sys};
 
@@ -122,7 +122,8 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     }
 }
 
-/// The unparameterized path.
+/// The unparameterized path, and beside it the same scan in the order the query asks for
+/// when one list request can answer in it (the API's own, or through `order_by`).
 ///
 /// # Safety
 /// `root` and `baserel` are the planner's live nodes for `info`'s relation.
@@ -141,26 +142,34 @@ unsafe fn add_plain_path(
         } else {
             list_scan_cost(info.request_cost, rows)
         };
-        let path = pg_sys::create_foreignscan_path(
-            root,
-            baserel,
-            std::ptr::null_mut(),
-            rows,
-            info.request_cost.min(total),
-            total,
-            api_order_pathkeys(root, baserel, info),
-            (*baserel).lateral_relids,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
-        pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+        let ordered = api_order_pathkeys(root, baserel, info);
+        for pathkeys in [std::ptr::null_mut(), ordered] {
+            if pathkeys.is_null() && !ordered.is_null() {
+                // The ordered path costs the same and would replace it anyway.
+                continue;
+            }
+            let path = pg_sys::create_foreignscan_path(
+                root,
+                baserel,
+                std::ptr::null_mut(),
+                rows,
+                info.request_cost.min(total),
+                total,
+                pathkeys,
+                (*baserel).lateral_relids,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+        }
     }
 }
 
-/// The query's first wanted order when the scan gives it as it comes: `created_at DESC` (NULLS
-/// FIRST, SQL's default for DESC), the order of every list answer (§2), on a scan of one
-/// request. Like postgres_fdw's `useful_pathkeys`, only an order the query asks for is offered.
-/// Null (no order) otherwise.
+/// The query's first wanted order when one list request gives it: `created_at DESC` (the
+/// order of every list answer, §2), or either direction of a column whose `order_by` the
+/// reference documents (the request then asks for it), on a scan of one request. Like
+/// postgres_fdw's `useful_pathkeys`, only an order the query asks for is offered. Null (no
+/// order) otherwise.
 ///
 /// # Safety
 /// `root` and `baserel` are the planner's live nodes for `info`'s relation.
@@ -170,55 +179,69 @@ unsafe fn api_order_pathkeys(
     info: &RelInfo,
 ) -> *mut pg_sys::List {
     let none = std::ptr::null_mut();
-    let Some(order_column) = list_order_column(info.table.resource) else {
-        return none;
-    };
     if !info.single_request() {
         return none;
     }
-    let Some(attnum) = (1..=info.table.columns.len() as i16)
-        .find(|&a| info.table.column_of(a) == Some(order_column))
-    else {
-        return none;
-    };
-    // SAFETY: per the caller; `query_pathkeys` is a List of PathKey nodes of this planner, each
-    // with a live EquivalenceClass whose members are live EquivalenceMembers.
+    // SAFETY: per the caller; `query_pathkeys` is a List of PathKey nodes of this planner.
     unsafe {
         let wanted = PgList::<pg_sys::PathKey>::from_pg((*root).query_pathkeys);
-        let Some(pathkey) = wanted.get_ptr(0) else {
-            return none;
-        };
+        match wanted.get_ptr(0) {
+            Some(pathkey) if pathkey_order(baserel, info, pathkey).is_some() => {
+                pg_sys::lappend(none, pathkey as *mut c_void)
+            }
+            _ => none,
+        }
+    }
+}
+
+/// The list order that gives `pathkey`: the column of this relation it sorts by, in a
+/// direction a list answers in, with SQL's default NULLS placement for that direction (the
+/// columns are never null, see [`list_order`]) and the type's built-in ordering, not a user's
+/// operator class. `None` when no list request gives it.
+///
+/// # Safety
+/// `baserel` is the planner's live node for `info`'s relation, `pathkey` a live PathKey of its
+/// planner, with a live EquivalenceClass whose members are live EquivalenceMembers.
+unsafe fn pathkey_order(
+    baserel: *mut pg_sys::RelOptInfo,
+    info: &RelInfo,
+    pathkey: *mut pg_sys::PathKey,
+) -> Option<ListOrder> {
+    // SAFETY: per the caller.
+    unsafe {
         let ec = (*pathkey).pk_eclass;
-        let descending = (*pathkey).pk_strategy == pg_sys::BTGreaterStrategyNumber as i32
-            && (*pathkey).pk_nulls_first;
-        // The built-in timestamptz ordering, not a user's operator class.
+        let descending = (*pathkey).pk_strategy == pg_sys::BTGreaterStrategyNumber as i32;
+        if (*ec).ec_has_volatile || (*pathkey).pk_nulls_first != descending {
+            return None;
+        }
+        let column_of = |em: *mut pg_sys::EquivalenceMember| {
+            let expr = strip_relabel((*em).em_expr);
+            if (*(expr as *mut pg_sys::Node)).type_ != pg_sys::NodeTag::T_Var {
+                return None;
+            }
+            let var = expr as *mut pg_sys::Var;
+            if (*var).varno as u32 != (*baserel).relid || (*var).varlevelsup != 0 {
+                return None;
+            }
+            info.table.column_of((*var).varattno)
+        };
+        let order = PgList::<pg_sys::EquivalenceMember>::from_pg((*ec).ec_members)
+            .iter_ptr()
+            .filter_map(column_of)
+            .find_map(|column| list_order(info.table.resource, column, descending))?;
+        let type_oid = match info.table.resource.columns[order.column].ty {
+            ColumnType::Timestamp => pg_sys::TIMESTAMPTZOID,
+            ColumnType::BigInt => pg_sys::INT8OID,
+            _ => return None,
+        };
         let builtin = (*pathkey).pk_opfamily.to_u32() < pg_sys::FirstGenbkiObjectId
             && pg_sys::get_opfamily_member(
                 (*pathkey).pk_opfamily,
-                pg_sys::TIMESTAMPTZOID,
-                pg_sys::TIMESTAMPTZOID,
+                type_oid,
+                type_oid,
                 pg_sys::BTGreaterStrategyNumber as i16,
             ) != pg_sys::InvalidOid;
-        if !descending || !builtin || (*ec).ec_has_volatile {
-            return none;
-        }
-        let is_order_column = |em: *mut pg_sys::EquivalenceMember| {
-            let expr = strip_relabel((*em).em_expr);
-            if (*(expr as *mut pg_sys::Node)).type_ != pg_sys::NodeTag::T_Var {
-                return false;
-            }
-            let var = expr as *mut pg_sys::Var;
-            (*var).varno as u32 == (*baserel).relid
-                && (*var).varlevelsup == 0
-                && (*var).varattno == attnum
-        };
-        if !PgList::<pg_sys::EquivalenceMember>::from_pg((*ec).ec_members)
-            .iter_ptr()
-            .any(is_order_column)
-        {
-            return none;
-        }
-        pg_sys::lappend(none, pathkey as *mut c_void)
+        builtin.then_some(order)
     }
 }
 
@@ -360,6 +383,9 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
             let needed = needed_attributes(table, attrs);
             let pathkeys = (*best_path).path.pathkeys;
             let ordered = !pathkeys.is_null();
+            let order_by = PgList::<pg_sys::PathKey>::from_pg(pathkeys)
+                .get_ptr(0)
+                .and_then(|pathkey| pathkey_order(baserel, info, pathkey));
             // Rows reach the LIMIT as they come: unsorted, or in the order the query sorts by.
             let sorted_here =
                 ordered && pg_sys::pathkeys_contained_in((*root).sort_pathkeys, pathkeys);
@@ -373,6 +399,7 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 needed,
                 limit,
                 ordered,
+                order_by,
                 count: false,
                 rowid: rowid_attribute(root, table, index),
             };

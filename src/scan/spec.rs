@@ -7,6 +7,7 @@
 use std::ffi::{CStr, CString, c_void};
 
 use partnerstack_api::Op;
+use partnerstack_api::pushdown::ListOrder;
 use pgrx::{PgList, pg_sys};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,10 @@ pub struct ScanSpec {
     /// several windows at once must read this scan's pages one after the other, in order.
     #[serde(default)]
     pub ordered: bool,
+    /// The order the plan relies on (`ordered`); its list requests ask for it with `order_by`
+    /// unless it is the API's own.
+    #[serde(default)]
+    pub order_by: Option<ListOrder>,
     /// The scan answers `count(*)` (see `count.rs`): one row, the number of rows the requests
     /// select, read from the list answers' `total`.
     #[serde(default)]
@@ -113,6 +118,7 @@ impl ScanSpec {
 #[pgrx::pg_schema]
 mod tests {
     use partnerstack_api::Op;
+    use partnerstack_api::pushdown::ListOrder;
     use pgrx::prelude::*;
 
     use super::{ScanSpec, SpecCondition, ValueType};
@@ -137,6 +143,10 @@ mod tests {
             limit: Some(10),
             rowid: None,
             ordered: true,
+            order_by: Some(ListOrder {
+                column: 3,
+                descending: false,
+            }),
             count: false,
         }
     }

@@ -451,3 +451,225 @@ fn request_cost_is_a_server_option_the_planner_uses() {
     // 1,000 estimated rows: four requests and the rows' own cost.
     assert!(cost(&mut db) > 8.0 * default, "{default}");
 }
+
+fn item_keys(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn oldest_first_is_one_request_with_order_by_where_the_reference_documents_it() {
+    let mock = Mock::start_with(&["--size", "transactions=600", "--size", "actions=600"]);
+    let mut db = Db::with_partnerstack(&mock);
+    // The API's ascending order (ties at one millisecond by key), read by the test itself.
+    let oldest = mock.list_all("/transactions?order_by=created_at");
+    assert_eq!(oldest.len(), 600);
+    let created: Vec<i64> = oldest
+        .iter()
+        .map(|i| i["created_at"].as_i64().unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] <= w[1]), "ascending");
+
+    for omit_total in [false, true] {
+        mock.config(serde_json::json!({"omit_total": omit_total}));
+        mock.clear_requests();
+        let got = keys(
+            &mut db,
+            "SELECT key FROM partnerstack.transactions ORDER BY created_at LIMIT 10",
+            &[],
+        );
+        assert_eq!(got, item_keys(&oldest[..10]), "omit_total {omit_total}");
+        assert_eq!(
+            gets(&mock),
+            ["/transactions?order_by=created_at&limit=10"],
+            "omit_total {omit_total}"
+        );
+        // With a pushed condition, still one page of LIMIT + OFFSET rows.
+        let since = created[200];
+        let after: Vec<&Value> = oldest
+            .iter()
+            .filter(|i| i["created_at"].as_i64().unwrap() >= since)
+            .collect();
+        mock.clear_requests();
+        let got = keys(
+            &mut db,
+            "SELECT key FROM partnerstack.transactions
+              WHERE created_at >= to_timestamp($1::bigint / 1000.0)
+              ORDER BY created_at ASC LIMIT 5 OFFSET 1",
+            &[&since],
+        );
+        let expected: Vec<String> = after[1..6]
+            .iter()
+            .map(|i| i["key"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(
+            gets(&mock),
+            [format!(
+                "/transactions?min_created={since}&order_by=created_at&limit=6"
+            )]
+        );
+    }
+    mock.config(serde_json::json!({"omit_total": false}));
+
+    // Every row, oldest first: one cursor walked page by page with order_by (no windows).
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.transactions ORDER BY created_at",
+        &[],
+    );
+    assert_eq!(got, item_keys(&oldest));
+    let after =
+        |i: usize| partnerstack_e2e::http::encode_query_value(oldest[i]["key"].as_str().unwrap());
+    assert_eq!(
+        gets(&mock),
+        [
+            "/transactions?order_by=created_at&limit=250".to_owned(),
+            format!(
+                "/transactions?order_by=created_at&limit=250&starting_after={}",
+                after(249)
+            ),
+            format!(
+                "/transactions?order_by=created_at&limit=250&starting_after={}",
+                after(499)
+            ),
+        ]
+    );
+
+    // Newest first stays the API's own order, without a parameter.
+    mock.clear_requests();
+    let newest: Vec<String> = item_keys(&oldest).into_iter().rev().take(3).collect();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.transactions ORDER BY created_at DESC LIMIT 3",
+        &[],
+    );
+    assert_eq!(got, newest);
+    assert_eq!(gets(&mock), ["/transactions?limit=3"]);
+
+    // A filter expanded into several requests: Postgres merges them, no order pushed.
+    let actions = mock.list_all("/actions?order_by=created_at");
+    let action_type = actions[0]["type"].as_str().unwrap().to_owned();
+    let expected: Vec<String> = actions
+        .iter()
+        .filter(|a| a["type"] == action_type.as_str())
+        .take(4)
+        .map(|a| a["key"].as_str().unwrap().to_owned())
+        .collect();
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.actions WHERE type = $1 ORDER BY created_at LIMIT 4",
+        &[&action_type],
+    );
+    assert_eq!(got, expected);
+    assert_eq!(
+        gets(&mock),
+        [format!(
+            "/actions?action_type={}&order_by=created_at&limit=4",
+            partnerstack_e2e::http::encode_query_value(&action_type)
+        )]
+    );
+
+    let (out, err, status) = db.psql(
+        "EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF)
+         SELECT key FROM partnerstack.transactions ORDER BY created_at ASC LIMIT 10;",
+    );
+    assert!(status.success(), "{err}");
+    assert!(!out.contains("Sort"), "{out}");
+    assert!(
+        out.contains("PartnerStack Pushed Order: created_at ASC (order_by=created_at: no sort)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PartnerStack Requests: GET /transactions?order_by=created_at&limit=10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PartnerStack Traffic: requests=1 pages=1 items=10"),
+        "{out}"
+    );
+}
+
+#[test]
+fn orders_the_api_cannot_give_are_sorted_by_postgres() {
+    let mock = Mock::start_with(&["--size", "transactions=600", "--size", "customers=600"]);
+    let mut db = Db::with_partnerstack(&mock);
+    let page = |path: &str| format!("{path}?limit=250");
+    for (sql, path) in [
+        // NULLS FIRST is not where an ascending list would put them (it has none, but the
+        // plan must not rely on it).
+        (
+            "SELECT key FROM partnerstack.transactions ORDER BY created_at NULLS FIRST LIMIT 10",
+            "/transactions",
+        ),
+        // updated_at: no order_by on transactions.
+        (
+            "SELECT key FROM partnerstack.transactions ORDER BY updated_at DESC LIMIT 10",
+            "/transactions",
+        ),
+        // Vendor customers document no order_by.
+        (
+            "SELECT key FROM partnerstack.customers ORDER BY created_at LIMIT 10",
+            "/customers",
+        ),
+    ] {
+        mock.clear_requests();
+        let _ = keys(&mut db, sql, &[]);
+        let sent = gets(&mock);
+        assert_eq!(sent.len(), 3, "{sql}: every page");
+        assert_eq!(sent[0], page(path), "{sql}");
+        assert!(sent.iter().all(|r| !r.contains("order_by")), "{sql}");
+        let (out, err, status) = db.psql(&format!("EXPLAIN (COSTS OFF) {sql}"));
+        assert!(status.success(), "{err}");
+        assert!(out.contains("Sort"), "{sql}\n{out}");
+        assert!(!out.contains("Pushed Order"), "{sql}\n{out}");
+    }
+    // Rows are right all the same.
+    let mut all: Vec<(i64, String)> = mock
+        .list_all("/customers")
+        .iter()
+        .map(|i| {
+            (
+                i["created_at"].as_i64().unwrap(),
+                i["key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    all.sort();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.customers ORDER BY created_at, key LIMIT 5",
+        &[],
+    );
+    let expected: Vec<String> = all[..5].iter().map(|(_, k)| k.clone()).collect();
+    assert_eq!(got, expected);
+}
+
+/// "Requests before" of the README's dashboard table: what the same queries send without
+/// pushdown, that is a full scan of the same data (what 0.1.0 sent for each of them).
+#[test]
+fn requests_before_the_pushdown_are_a_full_scan() {
+    for (size, table, expected) in [
+        ("customers=300", "customers", 2),
+        ("customers=600", "customers", 3),
+        ("transactions=600", "transactions", 3),
+    ] {
+        let mock = Mock::start_with(&["--size", size]);
+        let mut db = Db::with_partnerstack(&mock);
+        db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1')")
+            .unwrap();
+        mock.clear_requests();
+        let _ = keys(
+            &mut db,
+            &format!("SELECT key FROM partnerstack.{table} ORDER BY key"),
+            &[],
+        );
+        let sent = gets(&mock);
+        eprintln!("full scan of {size}: {} requests", sent.len());
+        assert_eq!(sent.len(), expected, "{size}: {sent:?}");
+    }
+}

@@ -430,3 +430,165 @@ fn partners_are_one_row_per_partnership_with_partner_key_pushed() {
         lines(&mock)
     );
 }
+
+#[test]
+fn a_category_held_by_the_array_is_the_category_filter() {
+    let mock = Mock::start();
+    let mut db = default_partner_db(&mock);
+    let programs = mock.partner_list_all("/marketplace/programs");
+    for category in ["SaaS", "Sécurité & IT"] {
+        let expected = keys_where(&programs, |p| {
+            p["category"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == category)
+        });
+        assert!(!expected.is_empty() && expected.len() < programs.len());
+        for sql in [
+            format!(
+                "SELECT key FROM partner.marketplace_programs WHERE {} = ANY(category) ORDER BY key",
+                quote_literal(category)
+            ),
+            // The same as a parameter, as a BI tool sends it.
+            "SELECT key FROM partner.marketplace_programs WHERE $1::text = ANY(category) ORDER BY key"
+                .to_owned(),
+        ] {
+            mock.clear_requests();
+            let got: Vec<String> = if sql.contains("$1") {
+                db.strings(&sql, &[&category])
+            } else {
+                strings(&mut db, &sql)
+            };
+            assert_eq!(got, expected, "{sql}");
+            assert_eq!(
+                lines(&mock),
+                [format!(
+                    "GET /api/v2/marketplace/programs?category={}&limit=250",
+                    partnerstack_e2e::http::encode_query_value(category)
+                )],
+                "{sql}"
+            );
+        }
+    }
+    // Two categories: the first is sent, Postgres checks the second.
+    let expected = keys_where(&programs, |p| {
+        let c = p["category"].as_array().unwrap();
+        c.iter().any(|c| c == "SaaS") && c.iter().any(|c| c == "Fintech")
+    });
+    mock.clear_requests();
+    let got = strings(
+        &mut db,
+        "SELECT key FROM partner.marketplace_programs
+          WHERE 'SaaS' = ANY(category) AND 'Fintech' = ANY(category) ORDER BY key",
+    );
+    assert_eq!(got, expected);
+    assert_eq!(
+        lines(&mock),
+        ["GET /api/v2/marketplace/programs?category=SaaS&limit=250"]
+    );
+    // A count is not read from total: the filter's exact match is undocumented.
+    let saas = keys_where(&programs, |p| {
+        p["category"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "SaaS")
+    });
+    mock.clear_requests();
+    let n: i64 = db.scalar(
+        "SELECT count(*) FROM partner.marketplace_programs WHERE 'SaaS' = ANY(category)",
+        &[],
+    );
+    assert_eq!(n, saas.len() as i64);
+    assert_eq!(
+        lines(&mock),
+        ["GET /api/v2/marketplace/programs?category=SaaS&limit=250"]
+    );
+    let (out, err, status) = db.psql(
+        "EXPLAIN (COSTS OFF) SELECT key FROM partner.marketplace_programs WHERE 'SaaS' = ANY(category);",
+    );
+    assert!(status.success(), "{err}");
+    assert!(
+        out.contains("PartnerStack Pushed Conditions: ... = ANY (category)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PartnerStack Requests: GET /marketplace/programs?category=SaaS&limit=250"),
+        "{out}"
+    );
+}
+
+#[test]
+fn partner_lists_take_their_documented_order_by() {
+    let mock = Mock::start();
+    let mut db = default_partner_db(&mock);
+    let first = |path: &str, n: usize| -> Vec<String> {
+        mock.partner_list_all(path)
+            .iter()
+            .take(n)
+            .map(|i| i["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (sql, path, sent) in [
+        (
+            "SELECT key FROM partner.partnerships ORDER BY updated_at DESC LIMIT 3",
+            "/partnerships?order_by=-updated_at",
+            "GET /api/v2/partnerships?order_by=-updated_at&limit=3",
+        ),
+        (
+            "SELECT key FROM partner.partnerships ORDER BY created_at LIMIT 3",
+            "/partnerships?order_by=created_at",
+            "GET /api/v2/partnerships?order_by=created_at&limit=3",
+        ),
+        (
+            "SELECT key FROM partner.payouts ORDER BY created_at ASC LIMIT 4",
+            "/payouts?order_by=created_at",
+            "GET /api/v2/payouts?order_by=created_at&limit=4",
+        ),
+        (
+            "SELECT key FROM partner.customers ORDER BY created_at LIMIT 2",
+            "/customers?order_by=created_at",
+            "GET /api/v2/customers?order_by=created_at&limit=2",
+        ),
+        (
+            "SELECT key FROM partner.rewards WHERE payment_status = 'paid' ORDER BY created_at LIMIT 5",
+            "/rewards?payment_status=paid&order_by=created_at",
+            "GET /api/v2/rewards?payment_status=paid&order_by=created_at&limit=5",
+        ),
+    ] {
+        let n: usize = sent.rsplit('=').next().unwrap().parse().unwrap();
+        let expected = first(path, n);
+        mock.clear_requests();
+        assert_eq!(strings(&mut db, sql), expected, "{sql}");
+        assert_eq!(lines(&mock), [sent], "{sql}");
+    }
+    // Rewards by amount: ties keep the API's order, which ORDER BY amount accepts.
+    let by_amount = mock.partner_list_all("/rewards?order_by=-amount");
+    mock.clear_requests();
+    let got: Vec<i64> = db
+        .query(
+            "SELECT amount FROM partner.rewards ORDER BY amount DESC LIMIT 6",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let expected: Vec<i64> = by_amount[..6]
+        .iter()
+        .map(|r| r["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        lines(&mock),
+        ["GET /api/v2/rewards?order_by=-amount&limit=6"]
+    );
+    // Programs document no order_by: Postgres sorts every page it reads.
+    mock.clear_requests();
+    let _ = strings(
+        &mut db,
+        "SELECT key FROM partner.marketplace_programs ORDER BY created_at LIMIT 2",
+    );
+    assert_eq!(lines(&mock), ["GET /api/v2/marketplace/programs?limit=250"]);
+}
