@@ -367,6 +367,48 @@ mod tests {
     }
 
     #[pg_test]
+    fn oldest_first_asks_order_by_where_the_list_documents_it() {
+        setup();
+        let oldest = plan("SELECT key FROM ps.transactions ORDER BY created_at LIMIT 10");
+        assert!(!oldest.contains("Sort"), "{oldest}");
+        assert!(
+            oldest.contains(
+                "PartnerStack Pushed Order: created_at ASC (order_by=created_at: no sort)"
+            ),
+            "{oldest}"
+        );
+        assert!(
+            oldest.contains("GET /transactions?order_by=created_at&limit=10"),
+            "{oldest}"
+        );
+        let filtered = plan(
+            "SELECT key FROM ps.actions WHERE type = 't' AND created_at >= DATE '2025-06-01'
+              ORDER BY created_at ASC NULLS LAST LIMIT 5",
+        );
+        assert!(!filtered.contains("Sort"), "{filtered}");
+        assert!(
+            filtered.contains("&action_type=t&order_by=created_at&limit=5"),
+            "{filtered}"
+        );
+        // Newest first is still the API's own order, without a parameter.
+        let newest = plan("SELECT key FROM ps.rewards ORDER BY created_at DESC LIMIT 3");
+        assert!(newest.contains("GET /rewards?limit=3"), "{newest}");
+        for sql in [
+            // NULLS FIRST is not the API's placement (none, but the plan would rely on it).
+            "SELECT key FROM ps.transactions ORDER BY created_at NULLS FIRST LIMIT 10",
+            // No order_by on vendor partnerships (§6 #16) and by updated_at nowhere on vendors.
+            "SELECT key FROM ps.partnerships ORDER BY created_at LIMIT 10",
+            "SELECT key FROM ps.actions ORDER BY updated_at LIMIT 10",
+            // Several requests.
+            "SELECT key FROM ps.actions WHERE type IN ('a', 'b') ORDER BY created_at LIMIT 10",
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains("Sort"), "{sql}: {plan}");
+            assert!(!plan.contains("order_by"), "{sql}: {plan}");
+        }
+    }
+
+    #[pg_test]
     fn count_star_of_pushed_conditions_reads_total() {
         setup();
         for (sql, request) in [
