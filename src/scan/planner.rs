@@ -142,26 +142,54 @@ unsafe fn add_plain_path(
         } else {
             list_scan_cost(info.request_cost, rows)
         };
+        let lateral = (*baserel).lateral_relids;
+        add_foreign_path(
+            root,
+            baserel,
+            info,
+            rows,
+            total,
+            std::ptr::null_mut(),
+            lateral,
+        );
+        // At the same cost: add_path keeps it in place of the unordered one when it is offered.
         let ordered = api_order_pathkeys(root, baserel, info);
-        for pathkeys in [std::ptr::null_mut(), ordered] {
-            if pathkeys.is_null() && !ordered.is_null() {
-                // The ordered path costs the same and would replace it anyway.
-                continue;
-            }
-            let path = pg_sys::create_foreignscan_path(
-                root,
-                baserel,
-                std::ptr::null_mut(),
-                rows,
-                info.request_cost.min(total),
-                total,
-                pathkeys,
-                (*baserel).lateral_relids,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            );
-            pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+        if !ordered.is_null() {
+            add_foreign_path(root, baserel, info, rows, total, ordered, lateral);
         }
+    }
+}
+
+/// Adds a foreign scan path of `rows` rows costing `total` (its first row one request at
+/// most), in the order of `pathkeys`, needing the relations `required`.
+///
+/// # Safety
+/// `root` and `baserel` are the planner's live nodes for `info`'s relation; `pathkeys` and
+/// `required` are null or planner nodes.
+unsafe fn add_foreign_path(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    info: &RelInfo,
+    rows: f64,
+    total: f64,
+    pathkeys: *mut pg_sys::List,
+    required: *mut pg_sys::Bitmapset,
+) {
+    // SAFETY: per the caller; the path is allocated in the planner's current memory context.
+    unsafe {
+        let path = pg_sys::create_foreignscan_path(
+            root,
+            baserel,
+            std::ptr::null_mut(),
+            rows,
+            info.request_cost.min(total),
+            total,
+            pathkeys,
+            required,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        pg_sys::add_path(baserel, path as *mut pg_sys::Path);
     }
 }
 
@@ -317,19 +345,15 @@ unsafe fn add_parameterized_paths(
             } else {
                 list_scan_cost(info.request_cost, rows)
             };
-            let path = pg_sys::create_foreignscan_path(
+            add_foreign_path(
                 root,
                 baserel,
-                std::ptr::null_mut(),
+                info,
                 rows,
-                info.request_cost.min(total),
                 total,
                 std::ptr::null_mut(),
                 required,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
             );
-            pg_sys::add_path(baserel, path as *mut pg_sys::Path);
         }
     }
 }

@@ -628,25 +628,24 @@ fn orders_the_api_cannot_give_are_sorted_by_postgres() {
         assert!(out.contains("Sort"), "{sql}\n{out}");
         assert!(!out.contains("Pushed Order"), "{sql}\n{out}");
     }
-    // Rows are right all the same.
-    let mut all: Vec<(i64, String)> = mock
-        .list_all("/customers")
+    // Sorted right all the same: the ten oldest instants.
+    let mut created: Vec<i64> = mock
+        .list_all("/transactions")
         .iter()
-        .map(|i| {
-            (
-                i["created_at"].as_i64().unwrap(),
-                i["key"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|i| i["created_at"].as_i64().unwrap())
         .collect();
-    all.sort();
-    let got = keys(
-        &mut db,
-        "SELECT key FROM partnerstack.customers ORDER BY created_at, key LIMIT 5",
-        &[],
-    );
-    let expected: Vec<String> = all[..5].iter().map(|(_, k)| k.clone()).collect();
-    assert_eq!(got, expected);
+    created.sort();
+    let got: Vec<i64> = db
+        .query(
+            "SELECT (extract(epoch FROM created_at) * 1000)::bigint FROM partnerstack.transactions
+              ORDER BY created_at NULLS FIRST LIMIT 10",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(got, created[..10]);
 }
 
 /// "Requests before" of the README's dashboard table: what the same queries send without
