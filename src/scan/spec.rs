@@ -27,8 +27,8 @@ pub struct ScanSpec {
     /// The row-identity attribute when this scan feeds an UPDATE or DELETE of the table: a row
     /// without it cannot be addressed, and the framework would skip it without a word.
     pub rowid: Option<i16>,
-    /// The plan relies on the rows coming in the API's order (`created_at` descending, one
-    /// request, pages in cursor order): no Sort above the scan. An executor that could read
+    /// The plan relies on the rows coming in a list's order (`created_at` descending, or the
+    /// `order_by` below; one request, pages in cursor order): no Sort above the scan. An executor that could read
     /// several windows at once must read this scan's pages one after the other, in order.
     #[serde(default)]
     pub ordered: bool,
