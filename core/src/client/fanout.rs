@@ -1,19 +1,24 @@
-//! Several requests in flight for one statement: each job (a request with its retries) runs on a
-//! thread of its own while the caller's thread, a Postgres backend's, waits for the answers
-//! and answers a cancel.
+//! Several requests in flight for one statement: each job (a request with its retries) runs on
+//! one of the fan-out's request threads (`pool.rs`: started as needed up to the limit, reused
+//! by the next jobs, ended with the fan-out) while the caller's thread, a Postgres backend's,
+//! waits for the answers and answers a cancel.
 //!
-//! The job threads touch no Postgres state: they hold a [`Client::detached`] copy of the
+//! The request threads touch no Postgres state: they hold a [`Client::detached`] copy of the
 //! client whose interrupt check is a flag, not the backend's. The caller's thread is the only
 //! one that consults the backend's own check; when it says the statement is cancelled, the flag
 //! is raised and the caller returns at once. A job then stops at its next wait (rate limit,
 //! backoff) and a request already on the wire ends on its own (`timeout_ms` at most); its
-//! answer is dropped. Dropping the fan-out raises the flag too.
+//! answer is dropped. Dropping the fan-out raises the flag too, and ends its threads: idle ones
+//! at once, busy ones when their job ends (waiting at most `SHUTDOWN_WAIT` of `pool.rs`; one still
+//! waiting for an answer after that ends on its own when the answer comes, sending nothing
+//! more).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use super::transport::{INTERRUPT_POLL, with_signals_blocked};
+use super::pool::Pool;
+use super::transport::INTERRUPT_POLL;
 use super::{Client, Stats};
 use crate::error::ApiError;
 
@@ -38,6 +43,7 @@ pub struct Fanout<T> {
     in_flight: usize,
     /// Most jobs that were in flight at once.
     pub peak: usize,
+    pool: Pool,
 }
 
 impl<T: Send + 'static> Fanout<T> {
@@ -51,6 +57,7 @@ impl<T: Send + 'static> Fanout<T> {
             inbox,
             in_flight: 0,
             peak: 0,
+            pool: Pool::new(limit.max(1)),
         }
     }
 
@@ -64,8 +71,9 @@ impl<T: Send + 'static> Fanout<T> {
         self.in_flight
     }
 
-    /// Starts `job` on a thread of its own (every signal blocked), with a detached copy of
-    /// `client`. The caller checks [`Fanout::has_room`] first.
+    /// Starts `job` on an idle request thread (every signal blocked), or a new one while fewer
+    /// than the limit exist, with a detached copy of `client`. The caller checks
+    /// [`Fanout::has_room`] first.
     pub fn start(
         &mut self,
         client: &Client,
@@ -74,13 +82,16 @@ impl<T: Send + 'static> Fanout<T> {
     ) -> Result<(), ApiError> {
         debug_assert!(self.has_room(), "a job started beyond the limit");
         let detached = client.detached(self.stop.clone());
+        let stop = self.stop.clone();
         let sender = self.sender.clone();
-        let thread = std::thread::Builder::new().name("partnerstack-job".into());
-        with_signals_blocked(|| {
-            thread.spawn(move || {
-                let mut stats = Stats::default();
+        let task = Box::new(move || {
+            let mut stats = Stats::default();
+            let result = if stop.load(Ordering::Relaxed) {
+                // Queued when the statement ended: nothing is sent.
+                Err(ApiError::Cancelled)
+            } else {
                 // A job that panics still answers, so the statement never waits for it forever.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     job(&detached, &mut stats)
                 }))
                 .unwrap_or_else(|_| {
@@ -88,18 +99,25 @@ impl<T: Send + 'static> Fanout<T> {
                         host: detached.host().to_owned(),
                         detail: "a request thread failed".into(),
                     })
-                });
-                // The receiver is gone when the statement ended first: the answer is dropped.
-                let _ = sender.send(Done { tag, result, stats });
-            })
-        })
-        .map_err(|e| ApiError::Transport {
-            host: client.host().to_owned(),
-            detail: format!("cannot start a request thread: {e}"),
-        })?;
+                })
+            };
+            // The receiver is gone when the statement ended first: the answer is dropped.
+            let _ = sender.send(Done { tag, result, stats });
+        });
+        self.pool
+            .execute(task, self.in_flight + 1)
+            .map_err(|e| ApiError::Transport {
+                host: client.host().to_owned(),
+                detail: format!("cannot start a request thread: {e}"),
+            })?;
         self.in_flight += 1;
         self.peak = self.peak.max(self.in_flight);
         Ok(())
+    }
+
+    /// Request threads started so far: at most the limit, however many jobs ran.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
     }
 
     /// Waits for the next job to finish, checking `client`'s interrupt (the backend's) on every
@@ -136,6 +154,8 @@ impl<T: Send + 'static> Fanout<T> {
 
 impl<T> Drop for Fanout<T> {
     fn drop(&mut self) {
+        // Raised before the pool ends (its own drop, after this), so that queued jobs send
+        // nothing and waiting ones stop.
         self.stop.store(true, Ordering::Relaxed);
     }
 }
@@ -190,14 +210,18 @@ mod tests {
         client.set_interrupt(Arc::new(move || flag.load(Ordering::Relaxed)));
         let mut fanout = Fanout::<bool>::new(2);
         let (seen_tx, seen) = mpsc::channel();
+        let (running_tx, running) = mpsc::channel();
         fanout
             .start(&client, 0, move |detached, _| {
+                running_tx.send(()).unwrap();
                 // Waits like a backoff would, until the job is told to stop.
                 let stopped = detached.wait(Duration::from_secs(30)).is_err();
                 seen_tx.send(stopped).unwrap();
                 Ok(stopped)
             })
             .unwrap();
+        // Cancelled while the job waits (a job still queued would not run at all).
+        running.recv_timeout(Duration::from_secs(2)).unwrap();
         cancelled.store(true, Ordering::Relaxed);
         let start = Instant::now();
         assert!(matches!(
@@ -222,6 +246,11 @@ mod tests {
             done.result
         );
         assert_eq!(fanout.in_flight(), 0);
+        // The thread that ran it takes the next job.
+        fanout.start(&client, 1, |_, _| Ok(5)).unwrap();
+        let done = fanout.next_done(&client).unwrap().unwrap();
+        assert_eq!((done.tag, done.result.unwrap()), (1, 5));
+        assert_eq!(fanout.threads(), 1);
     }
 
     #[test]
@@ -256,5 +285,70 @@ mod tests {
             }
         }
         assert_eq!(done, 20, "the cancel is seen at the next answer");
+    }
+
+    #[test]
+    fn every_job_reuses_the_same_few_threads() {
+        let client = client();
+        let mut fanout = Fanout::<std::thread::ThreadId>::new(4);
+        let (mut started, mut threads) = (0, std::collections::HashSet::new());
+        loop {
+            while started < 100 && fanout.has_room() {
+                fanout
+                    .start(&client, started, |_, _| Ok(std::thread::current().id()))
+                    .unwrap();
+                started += 1;
+            }
+            match fanout.next_done(&client).unwrap() {
+                Some(done) => {
+                    threads.insert(done.result.unwrap());
+                }
+                None => break,
+            }
+        }
+        assert_eq!(started, 100);
+        assert!(fanout.threads() <= 4, "{} threads", fanout.threads());
+        assert!(
+            threads.len() <= 4,
+            "100 jobs ran on {} threads",
+            threads.len()
+        );
+    }
+
+    #[test]
+    fn dropping_it_with_jobs_in_flight_stops_and_joins_them() {
+        let client = client();
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (stopped_tx, stopped) = mpsc::channel();
+        let mut fanout = Fanout::<()>::new(3);
+        for tag in 0..3 {
+            let (ran, stopped_tx) = (ran.clone(), stopped_tx.clone());
+            fanout
+                .start(&client, tag, move |detached, _| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    // A backoff wait: ends when the fan-out stops its jobs.
+                    let result = detached.wait(Duration::from_secs(30));
+                    stopped_tx.send(result.is_err()).unwrap();
+                    result
+                })
+                .unwrap();
+        }
+        while ran.load(Ordering::SeqCst) < 3 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let started = Instant::now();
+        drop(fanout);
+        // Every job saw the stop and every thread was joined (the waits end within a poll).
+        assert!(
+            started.elapsed() < Duration::from_millis(300),
+            "{:?}",
+            started.elapsed()
+        );
+        for _ in 0..3 {
+            assert!(
+                stopped.try_recv().unwrap(),
+                "each job stopped before the drop returned"
+            );
+        }
     }
 }

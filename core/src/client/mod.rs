@@ -17,6 +17,7 @@
 mod config;
 mod fanout;
 mod limiter;
+mod pool;
 mod retry;
 mod stats;
 mod transport;

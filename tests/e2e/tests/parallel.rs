@@ -367,3 +367,55 @@ fn two_rows_with_one_own_key_are_sent_in_statement_order() {
         .collect();
     assert_eq!(own, [(100, 200), (200, 400)], "row 1 first, row 3 refused");
 }
+
+/// Threads of the backend serving `db` now (`Threads:` of its `/proc/self/status`).
+fn backend_threads(db: &mut Db) -> u64 {
+    let status: String = db
+        .query_one("SELECT pg_read_file('/proc/self/status')", &[])
+        .unwrap()
+        .get(0);
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .expect("a Threads: line")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_request_threads_end_with_each_statement_done_or_failed() {
+    let mock = Mock::start_with(&[
+        "--size",
+        "transactions=20000",
+        "--rate-limit",
+        "0",
+        "--latency-ms",
+        "5",
+    ]);
+    let mut db = Db::with_partnerstack(&mock);
+    set_concurrency(&mut db, 8);
+    // A first statement builds whatever a session keeps between statements.
+    keys(&mut db, "SELECT key FROM partnerstack.transactions LIMIT 1");
+    let before = backend_threads(&mut db);
+    for _ in 0..3 {
+        let sql = "SELECT key FROM partnerstack.transactions";
+        assert!(explained(&mut db, sql, "peak_in_flight") > 1);
+        assert_eq!(
+            backend_threads(&mut db),
+            before,
+            "a scan with requests in flight left threads behind"
+        );
+    }
+    // The 20th request is refused while others are in flight: an ERROR, and no thread left.
+    mock.faults(json!([{"kind": "status", "status": 400, "every": 20, "count": 1}]));
+    let e = db
+        .query("SELECT key FROM partnerstack.transactions", &[])
+        .unwrap_err();
+    assert!(error_text(&e).contains("400"), "{}", error_text(&e));
+    assert_eq!(
+        backend_threads(&mut db),
+        before,
+        "a failed scan left threads behind"
+    );
+}
