@@ -54,6 +54,7 @@ fn accepted_options_per_scope() {
             "max_response_bytes",
             "max_requests_per_minute",
             "max_concurrency",
+            "batch_size",
             "update_method",
             "s2s_url",
             "public_key",
@@ -67,7 +68,7 @@ fn accepted_options_per_scope() {
     );
     assert_eq!(
         accepted(Scope::Table),
-        ["resource", "rowid_column", "insert_mode", "estimated_rows"]
+        ["batch_size", "resource", "rowid_column", "insert_mode", "estimated_rows"]
     );
     assert!(accepted(Scope::Wrapper).is_empty());
 }
