@@ -161,6 +161,35 @@ pub fn raise_option(e: &OptionError) -> ! {
 /// The ERROR report of a row that cannot be written (before any request of the statement).
 #[track_caller]
 pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
+    write_error(e).set_detail(format!(
+        "Row {row} of the statement; nothing was sent to PartnerStack."
+    ))
+}
+
+/// The ERROR report of row `row` that cannot be written, after earlier rows of the statement
+/// went out (RETURNING sends each row as it comes, an INSERT each `batch_size` rows): what
+/// PartnerStack accepted stays, and is listed.
+#[track_caller]
+pub fn write_report_after_sent(
+    e: &WriteError,
+    row: usize,
+    table: &str,
+    accepted: &[String],
+) -> ErrorReport {
+    write_error(e)
+        .set_detail(format!(
+            "Row {row} of the statement; nothing more was sent. Rows 1 to {} went to PartnerStack before it; accepted keys: {}.",
+            row - 1,
+            shorten(accepted)
+        ))
+        .set_hint(format!(
+            "PartnerStack writes are not transactional: the rows of {table} it accepted stay. \
+             Rerun the statement for the rows after them."
+        ))
+}
+
+/// The ERROR of a write refused before its request, without DETAIL.
+fn write_error(e: &WriteError) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
         WriteError::MissingRequired { .. } | WriteError::NullNotAllowed { .. } => {
@@ -173,9 +202,7 @@ pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
         }
         _ => ERRCODE_INVALID_PARAMETER_VALUE,
     };
-    error(code, e.to_string()).set_detail(format!(
-        "Row {row} of the statement; nothing was sent to PartnerStack."
-    ))
+    error(code, e.to_string())
 }
 
 /// Raises a row that cannot be written (before any request of the statement). Never returns.
@@ -184,22 +211,34 @@ pub fn raise_write(e: &WriteError, row: usize) -> ! {
     raise(write_report(e, row))
 }
 
-/// Raises a row read for UPDATE or DELETE that lacks the column PartnerStack addresses it by
-/// (`key` is the row's own key, if it has one). Never returns.
-#[track_caller]
-pub fn raise_unaddressable_row(table: &str, key: Option<&str>, column: &str) -> ! {
-    raise(
-        error(
+/// The ERROR of a row UPDATE or DELETE reached that lacks the column PartnerStack addresses it
+/// by (`key` is the row's own key, if it has one); `accepted` are the keys of the statement's rows already sent and accepted (RETURNING
+/// sends each row as it comes).
+pub fn unaddressable_row_report(
+    table: &str,
+    key: Option<&str>,
+    column: &str,
+    accepted: &[String],
+) -> ErrorReport {
+    let sent = if accepted.is_empty() {
+        "Nothing was sent.".to_owned()
+    } else {
+        format!(
+            "Nothing more was sent; PartnerStack accepted {} earlier row(s) of the statement, which stay: {}.",
+            accepted.len(),
+            shorten(accepted)
+        )
+    };
+    error(
             PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
             format!(
                 "{table} row {} has no {column}, so PartnerStack cannot address it",
                 key.unwrap_or("(without key)")
             ),
         )
-        .set_detail(
-            "Nothing was sent. PartnerStack updates and deletes this resource by that column.",
-        ),
-    )
+        .set_detail(format!(
+            "{sent} PartnerStack updates and deletes this resource by that column."
+        ))
 }
 
 /// Keys listed in the DETAIL of a partial failure before "and N more".
