@@ -166,20 +166,26 @@ pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
     ))
 }
 
-/// The ERROR report of row `row` that cannot be written, after earlier rows of the statement
-/// went out (RETURNING sends each row as it comes, an INSERT each `batch_size` rows): what
-/// PartnerStack accepted stays, and is listed.
+/// The ERROR report of row `row` that cannot be written after the statement's first `sent`
+/// rows went out (RETURNING sends each row as it comes, an INSERT each `batch_size` rows): what
+/// PartnerStack accepted of them stays, and is listed; the rows held since were not sent.
 #[track_caller]
 pub fn write_report_after_sent(
     e: &WriteError,
     row: usize,
+    sent: usize,
     table: &str,
     accepted: &[String],
 ) -> ErrorReport {
+    let held = match row - 1 - sent {
+        0 => String::new(),
+        1 => format!(" Row {} was not sent either.", sent + 1),
+        _ => format!(" Rows {} to {} were not sent either.", sent + 1, row - 1),
+    };
     write_error(e)
         .set_detail(format!(
-            "Row {row} of the statement; nothing more was sent. Rows 1 to {} went to PartnerStack before it; accepted keys: {}.",
-            row - 1,
+            "Row {row} of the statement; it was not sent. Rows 1 to {sent} went to PartnerStack before it, which accepted {} row(s): {}.{held}",
+            accepted.len(),
             shorten(accepted)
         ))
         .set_hint(format!(
@@ -230,15 +236,15 @@ pub fn unaddressable_row_report(
         )
     };
     error(
-            PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
-            format!(
-                "{table} row {} has no {column}, so PartnerStack cannot address it",
-                key.unwrap_or("(without key)")
-            ),
-        )
-        .set_detail(format!(
-            "{sent} PartnerStack updates and deletes this resource by that column."
-        ))
+        PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+        format!(
+            "{table} row {} has no {column}, so PartnerStack cannot address it",
+            key.unwrap_or("(without key)")
+        ),
+    )
+    .set_detail(format!(
+        "{sent} PartnerStack updates and deletes this resource by that column."
+    ))
 }
 
 /// Keys listed in the DETAIL of a partial failure before "and N more".

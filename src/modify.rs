@@ -50,8 +50,8 @@ use pgrx::pg_sys::panic::ErrorReport;
 use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{
-    RowFates, WriteProgress, api_report, partial_write_report, raise_cancelled_write,
-    raise_option, write_outcome_unknown_report, write_report, write_report_after_sent,
+    RowFates, WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
+    write_outcome_unknown_report, write_report, write_report_after_sent,
 };
 use crate::options::{client_config, server_options};
 use crate::session::cached_client;
@@ -287,7 +287,8 @@ impl ModifyState {
         if self.rows == self.pending.len() {
             write_report(e, row)
         } else {
-            write_report_after_sent(e, row, &self.table, &self.accepted_keys())
+            let sent = self.rows - self.pending.len();
+            write_report_after_sent(e, row, sent, &self.table, &self.accepted_keys())
         }
     }
 
@@ -299,12 +300,11 @@ impl ModifyState {
                     Some(cell) => to_value(cell).map_err(|found| {
                         let column = self.resource.column(name);
                         let e = WriteError::WrongType {
-                                table: self.resource.name,
-                                column: column.map_or("(unknown)", |c| c.name),
-                                expected: column
-                                    .map_or("a PartnerStack column", |c| c.ty.sql_type()),
-                                found,
-                            };
+                            table: self.resource.name,
+                            column: column.map_or("(unknown)", |c| c.name),
+                            expected: column.map_or("a PartnerStack column", |c| c.ty.sql_type()),
+                            found,
+                        };
                         self.refused_row(&e)
                     })?,
                 };
@@ -398,7 +398,13 @@ impl ModifyState {
         failed.sort_unstable_by_key(|(row, _)| *row);
         let (index, error) = failed.remove(0);
         let others = fates(&pending, first, self.rows, &failed, unsent, next);
-        Err(self.failure_report(&pending[index], first + index, &error, unsent == Some(index), &others))
+        Err(self.failure_report(
+            &pending[index],
+            first + index,
+            &error,
+            unsent == Some(index),
+            &others,
+        ))
     }
 
     /// Where a row's write is known accepted by PartnerStack (`row` 0-based in the statement).

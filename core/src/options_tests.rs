@@ -68,7 +68,13 @@ fn accepted_options_per_scope() {
     );
     assert_eq!(
         accepted(Scope::Table),
-        ["batch_size", "resource", "rowid_column", "insert_mode", "estimated_rows"]
+        [
+            "batch_size",
+            "resource",
+            "rowid_column",
+            "insert_mode",
+            "estimated_rows"
+        ]
     );
     assert!(accepted(Scope::Wrapper).is_empty());
 }

@@ -283,8 +283,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
         with_target(rinfo, |target| {
             let row = target.row_of(slot, None);
             target.state.insert(&row)?;
-            if target.mode == Mode::PerRow || target.state.pending() >= target.state.batch_size
-            {
+            if target.mode == Mode::PerRow || target.state.pending() >= target.state.batch_size {
                 target.state.finish()
             } else {
                 Ok(Vec::new())
@@ -573,8 +572,8 @@ impl WriteTarget {
         let Ok(item) = Item::parse(raw, None) else {
             return;
         };
-        let values: Vec<Value<'_>> =
-            map_item(self.table.resource, &item, &self.wanted).unwrap_or_else(|e| raise_mapping(&e));
+        let values: Vec<Value<'_>> = map_item(self.table.resource, &item, &self.wanted)
+            .unwrap_or_else(|e| raise_mapping(&e));
         // SAFETY: per the caller; the values and nulls arrays have `natts` entries, the datums
         // are built in the current context and copied into the slot's own (materialize).
         unsafe {

@@ -31,10 +31,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_modify(
     // SAFETY: `rinfo` is the live result relation (caller), its state ours or null.
     let sent = unsafe {
         with_target(rinfo, |target| {
-            target
-                .state
-                .finish()
-                .map(|_| target.state.stats().clone())
+            target.state.finish().map(|_| target.state.stats().clone())
         })
     };
     let stats = match sent {
