@@ -195,6 +195,7 @@ pub fn write_report_after_sent(
 }
 
 /// The ERROR of a write refused before its request, without DETAIL.
+#[track_caller]
 fn write_error(e: &WriteError) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
@@ -220,6 +221,7 @@ pub fn raise_write(e: &WriteError, row: usize) -> ! {
 /// The ERROR of a row UPDATE or DELETE reached that lacks the column PartnerStack addresses it
 /// by (`key` is the row's own key, if it has one); `accepted` are the keys of the statement's rows already sent and accepted (RETURNING
 /// sends each row as it comes).
+#[track_caller]
 pub fn unaddressable_row_report(
     table: &str,
     key: Option<&str>,
