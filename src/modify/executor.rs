@@ -64,6 +64,16 @@ pub(super) unsafe fn with_target<R>(
     unsafe { owned::with((*rinfo).ri_FdwState, f) }
 }
 
+/// Calls `f` with the state of a result relation the executor began. An ERROR raised in `f`
+/// unwinds through the borrow, which holds nothing to release.
+///
+/// # Safety
+/// As [`with_target`], for a relation begun for execution (not EXPLAIN only).
+unsafe fn begun<R>(rinfo: *mut pg_sys::ResultRelInfo, f: impl FnOnce(&mut WriteTarget) -> R) -> R {
+    // SAFETY: per the caller.
+    unsafe { with_target(rinfo, f) }.expect("BeginForeignModify or BeginForeignInsert ran")
+}
+
 /// Raises `report` when it is an error. Never returns on `Err`.
 fn check<T>(result: Result<T, pgrx::pg_sys::panic::ErrorReport>) -> T {
     result.unwrap_or_else(|report| raise(report))
@@ -279,27 +289,17 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     _plan_slot: *mut pg_sys::TupleTableSlot,
 ) -> *mut pg_sys::TupleTableSlot {
     // SAFETY: per the caller; the slot has the relation's tuple descriptor.
-    let outcomes = unsafe {
-        with_target(rinfo, |target| {
+    unsafe {
+        begun(rinfo, |target| {
             let row = target.row_of(slot, None);
-            target.state.insert(&row)?;
-            if target.mode == Mode::PerRow || target.state.pending() >= target.state.batch_size {
-                target.state.finish()
-            } else {
-                Ok(Vec::new())
+            check(target.state.insert(&row));
+            if let Some(outcome) = target.send_now().last() {
+                target.fill(slot, outcome);
+            } else if target.state.pending() >= target.state.batch_size {
+                check(target.state.finish());
             }
         })
-    }
-    .expect("BeginForeignModify or BeginForeignInsert ran");
-    let outcomes = check(outcomes);
-    // SAFETY: as above; only the last outcome is this row's.
-    unsafe {
-        with_target(rinfo, |target| {
-            if let Some(outcome) = outcomes.last().filter(|_| target.mode == Mode::PerRow) {
-                target.fill(slot, outcome);
-            }
-        });
-    }
+    };
     slot
 }
 
@@ -320,31 +320,29 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
 ) -> *mut *mut pg_sys::TupleTableSlot {
     // SAFETY: per the caller: `slots` holds `*num_slots` live slots of the relation.
     unsafe {
-        let slots_list = std::slice::from_raw_parts(slots, *num_slots as usize);
-        let outcomes = with_target(rinfo, |target| {
-            for &slot in slots_list {
+        let batch = std::slice::from_raw_parts(slots, *num_slots as usize);
+        let inserted = begun(rinfo, |target| {
+            for &slot in batch {
                 let row = target.row_of(slot, None);
-                target.state.insert(&row)?;
+                check(target.state.insert(&row));
             }
-            target.state.finish()
-        })
-        .expect("BeginForeignModify or BeginForeignInsert ran");
-        let outcomes = check(outcomes);
-        with_target(rinfo, |target| {
+            let outcomes = check(target.state.finish());
             // The batch's rows are the last ones sent.
-            let skip = outcomes.len().saturating_sub(slots_list.len());
-            for (&slot, outcome) in slots_list.iter().zip(&outcomes[skip..]) {
+            let skip = outcomes.len().saturating_sub(batch.len());
+            for (&slot, outcome) in batch.iter().zip(&outcomes[skip..]) {
                 target.fill(slot, outcome);
             }
+            outcomes.len().min(batch.len())
         });
-        *num_slots = outcomes.len().min(slots_list.len()) as std::ffi::c_int;
+        *num_slots = inserted as std::ffi::c_int;
     }
     slots
 }
 
 /// ExecForeignUpdate: validates the row (only the columns the statement sets), addressed by
 /// the row's addressing column, which must not be NULL. Sent at once when the statement needs
-/// the answer, else at the end of the statement.
+/// the answer (the slot then holds the object as answered, or the row as sent when the answer
+/// carries none), else at the end of the statement.
 ///
 /// # Safety
 /// Called by the executor with a live result relation of this wrapper, the new row's slot
@@ -357,36 +355,19 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     plan_slot: *mut pg_sys::TupleTableSlot,
 ) -> *mut pg_sys::TupleTableSlot {
     // SAFETY: per the caller.
-    let sent = unsafe {
-        with_target(rinfo, |target| {
-            let key = target.address(plan_slot, slot)?;
-            let row = target.row_of(slot, Some(&target.updated.clone()));
-            if !target.state.update(&key, &row)? {
-                return Ok(None);
+    unsafe {
+        begun(rinfo, |target| {
+            let key = check(target.address(plan_slot, slot));
+            let row = target.row_of(slot, Some(&target.updated));
+            if !check(target.state.update(&key, &row)) {
+                // The same object reached twice through a join: written once, counted once.
+                return std::ptr::null_mut();
             }
-            if target.mode == Mode::PerRow {
-                target.state.finish().map(Some)
-            } else {
-                Ok(Some(Vec::new()))
-            }
-        })
-    }
-    .expect("BeginForeignModify ran");
-    match check(sent) {
-        // The same object reached twice through a join: written once, counted once.
-        None => std::ptr::null_mut(),
-        Some(outcomes) => {
-            // SAFETY: as above.
-            unsafe {
-                with_target(rinfo, |target| {
-                    // An answer without the object leaves the row as sent.
-                    if let Some(outcome) = outcomes.last().filter(|o| o.data.is_some()) {
-                        target.fill(slot, outcome);
-                    }
-                });
+            if let Some(outcome) = target.send_now().last() {
+                target.fill(slot, outcome);
             }
             slot
-        }
+        })
     }
 }
 
@@ -405,24 +386,16 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     plan_slot: *mut pg_sys::TupleTableSlot,
 ) -> *mut pg_sys::TupleTableSlot {
     // SAFETY: per the caller.
-    let sent = unsafe {
-        with_target(rinfo, |target| {
+    unsafe {
+        begun(rinfo, |target| {
             target.store_whole_row(plan_slot, slot);
-            let key = target.address(plan_slot, slot)?;
-            if !target.state.delete(&key)? {
-                return Ok(false);
+            let key = check(target.address(plan_slot, slot));
+            if !check(target.state.delete(&key)) {
+                return std::ptr::null_mut();
             }
-            if target.mode == Mode::PerRow {
-                target.state.finish()?;
-            }
-            Ok(true)
+            target.send_now();
+            slot
         })
-    }
-    .expect("BeginForeignModify ran");
-    if check(sent) {
-        slot
-    } else {
-        std::ptr::null_mut()
     }
 }
 
@@ -438,9 +411,7 @@ pub unsafe extern "C-unwind" fn end_foreign_modify(
     // SAFETY: per the caller; no borrow of the state is live here, and the query's memory
     // context still holds its header.
     unsafe {
-        if let Some(result) = with_target(rinfo, |target| target.state.finish()) {
-            check(result);
-        }
+        with_target(rinfo, |target| check(target.state.finish()));
         owned::free((*rinfo).ri_FdwState);
         (*rinfo).ri_FdwState = std::ptr::null_mut();
     }
@@ -460,6 +431,15 @@ pub unsafe extern "C-unwind" fn end_foreign_insert(
 }
 
 impl WriteTarget {
+    /// Sends the held rows now when each row goes out as it comes, with their outcomes;
+    /// nothing otherwise.
+    fn send_now(&mut self) -> Vec<WriteOutcome> {
+        match self.mode {
+            Mode::PerRow => check(self.state.finish()),
+            Mode::Held => Vec::new(),
+        }
+    }
+
     /// The row in `slot` as the write path takes it: every live column, or only `only`.
     ///
     /// # Safety
