@@ -531,3 +531,28 @@ fn tables_resolve_among_their_servers_api() {
     assert!(e.hint().unwrap().contains("partner.payouts"), "{e:?}");
     assert!(TableOptions::parse(&pairs(&[("resource", "partner.links")])).is_ok());
 }
+
+#[test]
+fn batch_size_is_set_on_the_server_and_overridden_by_a_table() {
+    assert_eq!(
+        ServerOptions::parse(&[]).unwrap().batch_size,
+        DEFAULT_BATCH_SIZE as usize
+    );
+    assert_eq!(
+        ServerOptions::parse(&pairs(&[("batch_size", "50")]))
+            .unwrap()
+            .batch_size,
+        50
+    );
+    assert_eq!(TableOptions::parse(&[]).unwrap().batch_size, None);
+    assert_eq!(
+        TableOptions::parse(&pairs(&[("batch_size", "1")]))
+            .unwrap()
+            .batch_size,
+        Some(1)
+    );
+    for scope in [Scope::Server, Scope::Table] {
+        let problem = invalid_value(scope, "batch_size", "0");
+        assert!(problem.contains("batch_size"), "{problem}");
+    }
+}
