@@ -47,6 +47,10 @@ pub(super) struct WriteTarget {
     rowid_junk: pg_sys::AttrNumber,
     /// The whole row as read, junk attribute (0: none).
     whole_row_junk: pg_sys::AttrNumber,
+    /// Short-lived memory for reading a row and building the datums of an answer, reset after
+    /// each: the executor calls us in its per-query context, where they would pile up for the
+    /// whole statement (some 1 kB a row).
+    scratch: pg_sys::MemoryContext,
 }
 
 /// Calls `f` with the result relation's write state, `None` when it has none (EXPLAIN
@@ -170,6 +174,14 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
         }
 
         let state = ModifyState::begin(table.clone(), serverid, user, begun.on_conflict);
+        // A child of the query's context: freed with it, even after an ERROR.
+        let scratch = pg_sys::AllocSetContextCreateInternal(
+            (*estate).es_query_cxt,
+            c"partnerstack write rows".as_ptr(),
+            pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+        );
         let target = WriteTarget {
             state,
             table,
@@ -179,6 +191,7 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
             updated,
             rowid_junk,
             whole_row_junk,
+            scratch,
         };
         (*rinfo).ri_FdwState = owned::attach((*estate).es_query_cxt, target);
     }
@@ -431,6 +444,23 @@ pub unsafe extern "C-unwind" fn end_foreign_insert(
 }
 
 impl WriteTarget {
+    /// Runs `f` with the scratch context current, then frees what it allocated there: `f`
+    /// must leave nothing in it that outlives the call (slots are materialized into their own).
+    ///
+    /// # Safety
+    /// Within an executor callback of this result relation.
+    unsafe fn in_scratch<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: the scratch context lives as long as the query's; an ERROR in `f` leaves it
+        // current, and Postgres' error recovery switches away from it.
+        unsafe {
+            let old = pg_sys::MemoryContextSwitchTo(self.scratch);
+            let result = f();
+            pg_sys::MemoryContextSwitchTo(old);
+            pg_sys::MemoryContextReset(self.scratch);
+            result
+        }
+    }
+
     /// Sends the held rows now when each row goes out as it comes, with their outcomes;
     /// nothing otherwise.
     fn send_now(&mut self) -> Vec<WriteOutcome> {
@@ -445,18 +475,23 @@ impl WriteTarget {
     /// # Safety
     /// `slot` is a live slot with the relation's tuple descriptor.
     unsafe fn row_of(&self, slot: *mut pg_sys::TupleTableSlot, only: Option<&[i16]>) -> Row {
-        let mut row = Row::new();
-        for (attnum, name, typoid) in &self.attributes {
-            if only.is_some_and(|only| !only.contains(attnum)) {
-                continue;
+        let read = || {
+            let mut row = Row::new();
+            for (attnum, name, typoid) in &self.attributes {
+                if only.is_some_and(|only| !only.contains(attnum)) {
+                    continue;
+                }
+                // SAFETY: per the caller; the attribute is within the slot's descriptor.
+                let (datum, isnull) = unsafe { attribute(slot, *attnum) };
+                // SAFETY: the datum is of the attribute's type, read from a live slot; the
+                // cell copies it into Rust memory.
+                let cell = unsafe { Cell::from_polymorphic_datum(datum, isnull, *typoid) };
+                row.push(name, cell);
             }
-            // SAFETY: per the caller; the attribute is within the slot's descriptor.
-            let (datum, isnull) = unsafe { attribute(slot, *attnum) };
-            // SAFETY: the datum is of the attribute's type, read from a live slot.
-            let cell = unsafe { Cell::from_polymorphic_datum(datum, isnull, *typoid) };
-            row.push(name, cell);
-        }
-        row
+            row
+        };
+        // SAFETY: per the caller; the row holds no Postgres memory.
+        unsafe { self.in_scratch(read) }
     }
 
     /// The addressing column's value of the row being updated or deleted: a row without it
@@ -516,20 +551,23 @@ impl WriteTarget {
             return;
         }
         // SAFETY: per the caller; the whole-row datum is a composite of the relation's row
-        // type (detoasted here), valid while the plan's slot is; the slot copies it
-        // (materialize) before anything else can free it.
+        // type (detoasted here, in the scratch context), valid while the plan's slot is; the
+        // slot copies it (materialize) before the scratch context is reset.
         unsafe {
-            let (datum, isnull) = attribute(plan_slot, self.whole_row_junk);
-            if isnull {
-                return;
-            }
-            let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-            tuple.t_len = pgrx::varlena::varsize_any(header as *const pg_sys::varlena) as u32;
-            tuple.t_tableOid = self.table_oid(slot);
-            tuple.t_data = header;
-            pg_sys::ExecForceStoreHeapTuple(&mut tuple, slot, false);
-            materialize(slot);
+            self.in_scratch(|| {
+                let (datum, isnull) = attribute(plan_slot, self.whole_row_junk);
+                if isnull {
+                    return;
+                }
+                let header =
+                    pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+                let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+                tuple.t_len = pgrx::varlena::varsize_any(header as *const pg_sys::varlena) as u32;
+                tuple.t_tableOid = self.table_oid(slot);
+                tuple.t_data = header;
+                pg_sys::ExecForceStoreHeapTuple(&mut tuple, slot, false);
+                materialize(slot);
+            })
         }
     }
 
@@ -555,24 +593,27 @@ impl WriteTarget {
         let values: Vec<Value<'_>> = map_item(self.table.resource, &item, &self.wanted)
             .unwrap_or_else(|e| raise_mapping(&e));
         // SAFETY: per the caller; the values and nulls arrays have `natts` entries, the datums
-        // are built in the current context and copied into the slot's own (materialize).
+        // are built in the scratch context and copied into the slot's own (materialize) before
+        // it is reset.
         unsafe {
-            if let Some(clear) = (*(*slot).tts_ops).clear {
-                clear(slot);
-            }
-            let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
-            let datums = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
-            let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
-            nulls.fill(true);
-            for ((attnum, _, _), value) in self.attributes.iter().zip(values) {
-                let i = *attnum as usize - 1;
-                if let Some(datum) = to_datum(value) {
-                    datums[i] = datum;
-                    nulls[i] = false;
+            self.in_scratch(|| {
+                if let Some(clear) = (*(*slot).tts_ops).clear {
+                    clear(slot);
                 }
-            }
-            pg_sys::ExecStoreVirtualTuple(slot);
-            materialize(slot);
+                let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
+                let datums = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
+                let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);
+                nulls.fill(true);
+                for ((attnum, _, _), value) in self.attributes.iter().zip(values) {
+                    let i = *attnum as usize - 1;
+                    if let Some(datum) = to_datum(value) {
+                        datums[i] = datum;
+                        nulls[i] = false;
+                    }
+                }
+                pg_sys::ExecStoreVirtualTuple(slot);
+                materialize(slot);
+            })
         }
     }
 }

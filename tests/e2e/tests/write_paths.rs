@@ -520,3 +520,46 @@ fn update_from_a_local_table_and_writes_through_a_view() {
     );
     assert_eq!(customer(&mock, "e2e-view-1")["name"], "Vee 2");
 }
+
+/// pgjdbc's `getGeneratedKeys()` (`RETURNING *` appended by the driver, a server-side prepared
+/// statement from the sixth run on). Needs `java` and the driver
+/// (`apt-get install default-jdk-headless libpostgresql-jdbc-java`); skipped without them.
+#[test]
+fn pgjdbc_get_generated_keys_returns_partnerstacks_keys() {
+    const DRIVER: &str = "/usr/share/java/postgresql.jar";
+    let java = std::process::Command::new("java").arg("-version").output();
+    if java.is_err() || !std::path::Path::new(DRIVER).exists() {
+        eprintln!("skipped: no java or no {DRIVER}");
+        return;
+    }
+    let mock = Mock::start();
+    let db = Db::with_partnerstack(&mock);
+    let partner = partner_key(&mock);
+    let cluster = partnerstack_e2e::Cluster::get();
+    let url = format!(
+        "jdbc:postgresql://{}:{}/{}?user={}",
+        cluster.host(),
+        cluster.port(),
+        db.name(),
+        partnerstack_e2e::cluster::SUPERUSER
+    );
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/java/GeneratedKeys.java");
+    let out = std::process::Command::new("java")
+        .args(["-cp", DRIVER, program, &url, &partner, "7"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 7, "{printed}");
+    assert_eq!(posted_customer_keys(&mock).len(), 7);
+    for (i, line) in lines.iter().enumerate() {
+        let ck = format!("e2e-jdbc-{}", i + 1);
+        let key = customer(&mock, &ck)["key"].as_str().unwrap().to_owned();
+        assert_eq!(*line, format!("{ck} {key}"));
+    }
+}
