@@ -177,5 +177,8 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         routine.BeginForeignInsert = Some(modify::begin_foreign_insert);
         routine.EndForeignInsert = Some(modify::end_foreign_insert);
         routine.ExplainForeignModify = Some(modify::explain_foreign_modify);
+        // No IsForeignRelUpdatable: Postgres would refuse a write the catalogue lacks with its
+        // own "cannot update foreign table", before our ERROR that says why ("transactions are
+        // append-only", "groups are read-only").
     }
 }
