@@ -442,6 +442,25 @@ fn rows_without_an_addressing_key_matter_only_when_modified() {
         .unwrap();
     assert_eq!(n, 0);
     assert!(mock.writes().is_empty(), "{:?}", mock.writes());
+
+    // A row the statement does delete, without its customer_key: refused, named by its key.
+    let without = mock
+        .list_all("/customers")
+        .into_iter()
+        .find(|c| c["customer_key"].is_null())
+        .expect("the mock has customers without customer_key");
+    let key = without["key"].as_str().unwrap();
+    mock.clear_requests();
+    let err = db
+        .execute("DELETE FROM partnerstack.customers WHERE key = $1", &[&key])
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "23502", "{}", error_text(&err));
+    assert!(
+        error_text(&err).contains(&format!("customers row {key} has no customer_key")),
+        "{}",
+        error_text(&err)
+    );
+    assert!(mock.writes().is_empty(), "{:?}", mock.writes());
 }
 
 #[test]
