@@ -161,6 +161,42 @@ pub fn raise_option(e: &OptionError) -> ! {
 /// The ERROR report of a row that cannot be written (before any request of the statement).
 #[track_caller]
 pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
+    write_error(e).set_detail(format!(
+        "Row {row} of the statement; nothing was sent to PartnerStack."
+    ))
+}
+
+/// The ERROR report of row `row` that cannot be written after the statement's first `sent`
+/// rows went out (RETURNING sends each row as it comes, an INSERT each `batch_size` rows): what
+/// PartnerStack accepted of them stays, and is listed; the rows held since were not sent.
+#[track_caller]
+pub fn write_report_after_sent(
+    e: &WriteError,
+    row: usize,
+    sent: usize,
+    table: &str,
+    accepted: &[String],
+) -> ErrorReport {
+    let held = match row - 1 - sent {
+        0 => String::new(),
+        1 => format!(" Row {} was not sent either.", sent + 1),
+        _ => format!(" Rows {} to {} were not sent either.", sent + 1, row - 1),
+    };
+    write_error(e)
+        .set_detail(format!(
+            "Row {row} of the statement; it was not sent. Rows 1 to {sent} went to PartnerStack before it, which accepted {} row(s): {}.{held}",
+            accepted.len(),
+            shorten(accepted)
+        ))
+        .set_hint(format!(
+            "PartnerStack writes are not transactional: the rows of {table} it accepted stay. \
+             Rerun the statement for the rows after them."
+        ))
+}
+
+/// The ERROR of a write refused before its request, without DETAIL.
+#[track_caller]
+fn write_error(e: &WriteError) -> ErrorReport {
     use PgSqlErrorCode::*;
     let code = match e {
         WriteError::MissingRequired { .. } | WriteError::NullNotAllowed { .. } => {
@@ -173,9 +209,7 @@ pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
         }
         _ => ERRCODE_INVALID_PARAMETER_VALUE,
     };
-    error(code, e.to_string()).set_detail(format!(
-        "Row {row} of the statement; nothing was sent to PartnerStack."
-    ))
+    error(code, e.to_string())
 }
 
 /// Raises a row that cannot be written (before any request of the statement). Never returns.
@@ -184,22 +218,35 @@ pub fn raise_write(e: &WriteError, row: usize) -> ! {
     raise(write_report(e, row))
 }
 
-/// Raises a row read for UPDATE or DELETE that lacks the column PartnerStack addresses it by
-/// (`key` is the row's own key, if it has one). Never returns.
+/// The ERROR of a row UPDATE or DELETE reached that lacks the column PartnerStack addresses it
+/// by (`key` is the row's own key, if it has one); `accepted` are the keys of the statement's rows already sent and accepted (RETURNING
+/// sends each row as it comes).
 #[track_caller]
-pub fn raise_unaddressable_row(table: &str, key: Option<&str>, column: &str) -> ! {
-    raise(
-        error(
-            PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
-            format!(
-                "{table} row {} has no {column}, so PartnerStack cannot address it",
-                key.unwrap_or("(without key)")
-            ),
+pub fn unaddressable_row_report(
+    table: &str,
+    key: Option<&str>,
+    column: &str,
+    accepted: &[String],
+) -> ErrorReport {
+    let sent = if accepted.is_empty() {
+        "Nothing was sent.".to_owned()
+    } else {
+        format!(
+            "Nothing more was sent; PartnerStack accepted {} earlier row(s) of the statement, which stay: {}.",
+            accepted.len(),
+            shorten(accepted)
         )
-        .set_detail(
-            "Nothing was sent. PartnerStack updates and deletes this resource by that column.",
+    };
+    error(
+        PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+        format!(
+            "{table} row {} has no {column}, so PartnerStack cannot address it",
+            key.unwrap_or("(without key)")
         ),
     )
+    .set_detail(format!(
+        "{sent} PartnerStack updates and deletes this resource by that column."
+    ))
 }
 
 /// Keys listed in the DETAIL of a partial failure before "and N more".

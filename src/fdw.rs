@@ -1,5 +1,5 @@
 //! The wrapper's entry points: handler and validator (via `#[wrappers_fdw]`), IMPORT FOREIGN
-//! SCHEMA, and the hook that installs our own scan callbacks.
+//! SCHEMA, and the hook that installs our own scan and modify callbacks.
 
 use std::collections::HashMap;
 
@@ -10,9 +10,8 @@ use pgrx::{PgSqlErrorCode, pg_sys};
 use supabase_wrappers::prelude::*;
 
 use crate::errors::{error, option_report};
-use crate::modify::ModifyHandle;
 use crate::options::server_options_by_name;
-use crate::scan;
+use crate::{modify, scan};
 
 /// The `partnerstack` foreign data wrapper.
 #[wrappers_fdw(
@@ -21,29 +20,18 @@ use crate::scan;
     website = "https://github.com/partnerstack-fdw",
     error_type = "ErrorReport"
 )]
-pub(crate) struct PartnerstackFdw {
-    /// The statement being written, between begin_modify and end_modify.
-    modify: Option<ModifyHandle>,
-}
-
-impl PartnerstackFdw {
-    fn modifying(&mut self) -> &mut ModifyHandle {
-        self.modify
-            .as_mut()
-            .expect("the framework calls begin_modify first")
-    }
-}
+pub(crate) struct PartnerstackFdw;
 
 fn not_through_framework() -> ErrorReport {
     error(
         PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-        "partnerstack scans run through their own callbacks",
+        "partnerstack scans and writes run through their own callbacks",
     )
 }
 
 impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
     fn new(_server: ForeignServer) -> Result<Self, ErrorReport> {
-        Ok(PartnerstackFdw { modify: None })
+        Ok(PartnerstackFdw)
     }
 
     fn begin_scan(
@@ -65,29 +53,24 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         Ok(())
     }
 
-    fn begin_modify(&mut self, options: &HashMap<String, String>) -> Result<(), ErrorReport> {
-        self.modify = Some(ModifyHandle::begin(options));
-        Ok(())
+    fn begin_modify(&mut self, _options: &HashMap<String, String>) -> Result<(), ErrorReport> {
+        Err(not_through_framework())
     }
 
-    // Errors are returned, not raised, so the framework frees its statement state first.
-    fn insert(&mut self, row: &Row) -> Result<(), ErrorReport> {
-        self.modifying().insert(row)
+    fn insert(&mut self, _row: &Row) -> Result<(), ErrorReport> {
+        Err(not_through_framework())
     }
 
-    fn update(&mut self, rowid: &Cell, new_row: &Row) -> Result<(), ErrorReport> {
-        self.modifying().update(rowid, new_row)
+    fn update(&mut self, _rowid: &Cell, _new_row: &Row) -> Result<(), ErrorReport> {
+        Err(not_through_framework())
     }
 
-    fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
-        self.modifying().delete(rowid)
+    fn delete(&mut self, _rowid: &Cell) -> Result<(), ErrorReport> {
+        Err(not_through_framework())
     }
 
     fn end_modify(&mut self) -> Result<(), ErrorReport> {
-        match self.modify.take() {
-            Some(mut state) => state.finish(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     fn import_foreign_schema(
@@ -178,9 +161,24 @@ impl ForeignDataWrapper<ErrorReport> for PartnerstackFdw {
         routine.GetForeignUpperPaths = Some(scan::get_foreign_upper_paths);
         // ANALYZE: the row count from total and a sample of the newest rows.
         routine.AnalyzeForeignTable = Some(scan::analyze_foreign_table);
-        // Writes go through the framework's modify callbacks, whose begin does not tell us
-        // whose keys to use: ours records the statement's user, then calls it.
-        crate::modify::wrap_begin_modify(&mut routine.BeginForeignModify);
-        routine.ExplainForeignModify = Some(crate::modify::explain_foreign_modify);
+        // Writes: the framework's callbacks refuse RETURNING, lack BeginForeignInsert (COPY,
+        // partitions) and batches, and skip a row without its addressing key; see `modify`.
+        routine.AddForeignUpdateTargets = Some(modify::add_foreign_update_targets);
+        // Nothing to carry from planning: the executor knows the updated columns and the
+        // junk columns by name.
+        routine.PlanForeignModify = None;
+        routine.BeginForeignModify = Some(modify::begin_foreign_modify);
+        routine.ExecForeignInsert = Some(modify::exec_foreign_insert);
+        routine.ExecForeignBatchInsert = Some(modify::exec_foreign_batch_insert);
+        routine.GetForeignModifyBatchSize = Some(modify::get_foreign_modify_batch_size);
+        routine.ExecForeignUpdate = Some(modify::exec_foreign_update);
+        routine.ExecForeignDelete = Some(modify::exec_foreign_delete);
+        routine.EndForeignModify = Some(modify::end_foreign_modify);
+        routine.BeginForeignInsert = Some(modify::begin_foreign_insert);
+        routine.EndForeignInsert = Some(modify::end_foreign_insert);
+        routine.ExplainForeignModify = Some(modify::explain_foreign_modify);
+        // No IsForeignRelUpdatable: Postgres would refuse a write the catalogue lacks with its
+        // own "cannot update foreign table", before our ERROR that says why ("transactions are
+        // append-only", "groups are read-only").
     }
 }

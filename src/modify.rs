@@ -1,21 +1,40 @@
 //! INSERT, UPDATE and DELETE: rows → validated requests → PartnerStack, with the outcome of a
 //! multi-row statement reported exactly.
 //!
-//! Every row of a statement is validated as the executor hands it over, and nothing is sent
-//! until the last row is in: a bad value anywhere in `INSERT ... SELECT` is an ERROR before any
-//! request. Then the requests go out, up to `max_concurrency` at once (rows addressing the same
-//! object one after the other, in statement order). API writes are not transactional, so when
-//! a row fails the ERROR says which rows PartnerStack accepted (their keys), the failing row's
-//! input and the API's message, which other rows failed or have no known outcome, and which
-//! were never sent.
+//! Each row is validated as the executor hands it over. Without RETURNING (or an AFTER ROW
+//! trigger, or a WITH CHECK OPTION, which need the row as PartnerStack answered it), rows are
+//! held until `batch_size` inserted rows or the end of the statement: a bad value anywhere in
+//! them is an ERROR before any request. Then the requests go out, up to `max_concurrency` at
+//! once (rows addressing the same object one after the other, in statement order). API writes
+//! are not transactional, so when a row fails the ERROR says which rows of the statement
+//! PartnerStack accepted (their keys), the failing row's input and the API's message, which
+//! other rows failed or have no known outcome, and which were never sent.
+//!
+//! One file per phase, as the scan:
+//! - `planner`: AddForeignUpdateTargets (the addressing column, and the row as read for DELETE);
+//! - `executor`: Begin/Exec/End of ForeignModify and ForeignInsert (COPY, partitions), the
+//!   batch callbacks, and the slots read and filled;
+//! - `explain`: ExplainForeignModify.
 
-// The framework's ForeignDataWrapper trait takes ErrorReport by value; these methods feed it.
+// The ERROR reports are built as values and raised once, at the callback boundary.
 #![allow(clippy::result_large_err)]
+
+mod executor;
+mod explain;
+mod planner;
+
+pub use executor::{
+    begin_foreign_insert, begin_foreign_modify, end_foreign_insert, end_foreign_modify,
+    exec_foreign_batch_insert, exec_foreign_delete, exec_foreign_insert, exec_foreign_update,
+    get_foreign_modify_batch_size,
+};
+pub use explain::explain_foreign_modify;
+pub use planner::add_foreign_update_targets;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
 use partnerstack_api::client::Fanout;
@@ -26,19 +45,17 @@ use partnerstack_api::write::{
     plan_update, plan_upsert,
 };
 use partnerstack_api::{ApiError, Client, Resource, Stats, Value, WriteOutcome};
-use pgrx::pg_guard;
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::ErrorReport;
 use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{
-    RowFates, WriteProgress, api_report, partial_write_report, raise, raise_cancelled_write,
-    raise_option, write_outcome_unknown_report, write_report,
+    RowFates, WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
+    write_outcome_unknown_report, write_report, write_report_after_sent,
 };
 use crate::options::{client_config, server_options};
-use crate::scan::explain_text;
 use crate::session::cached_client;
-use crate::table::POSTGRES_EPOCH_OFFSET_MICROS;
+use crate::table::{POSTGRES_EPOCH_OFFSET_MICROS, TableMap};
 
 /// Longest excerpt of the failing row's body in the DETAIL.
 const DETAIL_ROW_CHARS: usize = 400;
@@ -46,174 +63,6 @@ const DETAIL_ROW_CHARS: usize = 400;
 thread_local! {
     /// The update verb each server answered to (PUT, or PATCH after a 405), for the session.
     static UPDATE_METHODS: RefCell<HashMap<pg_sys::Oid, UpdateMethod>> = RefCell::new(HashMap::new());
-    /// The user whose keys the statement being begun writes with (see [`wrap_begin_modify`]).
-    static MODIFY_USER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
-    /// The result relation being begun (see [`wrap_begin_modify`]).
-    static MODIFY_RINFO: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-    /// Write states by result relation, for [`explain_foreign_modify`]: the framework keeps
-    /// its own state in `ri_FdwState`, a type we cannot read.
-    static EXPLAINABLE: RefCell<Vec<(usize, Weak<RefCell<ModifyState>>)>> =
-        const { RefCell::new(Vec::new()) };
-}
-
-/// Write states kept for EXPLAIN at most; older ones belong to statements long gone (an ERROR
-/// skips EndForeignModify, so their states are never dropped).
-const EXPLAINABLE_STATES: usize = 32;
-
-type BeginForeignModify = unsafe extern "C-unwind" fn(
-    *mut pg_sys::ModifyTableState,
-    *mut pg_sys::ResultRelInfo,
-    *mut pg_sys::List,
-    std::ffi::c_int,
-    std::ffi::c_int,
-);
-
-static FRAMEWORK_BEGIN_MODIFY: std::sync::OnceLock<BeginForeignModify> = std::sync::OnceLock::new();
-
-/// Installs [`begin_foreign_modify`] in front of the framework's BeginForeignModify.
-pub fn wrap_begin_modify(slot: &mut Option<BeginForeignModify>) {
-    if let Some(framework) = slot.take() {
-        let _ = FRAMEWORK_BEGIN_MODIFY.set(framework);
-        *slot = Some(begin_foreign_modify);
-    }
-}
-
-/// Records whose keys the statement writes with, as the scan does for reads: the range table
-/// entry's checkAsUser (the owner of a view written through), else the current user.
-///
-/// # Safety
-/// Called by the executor as BeginForeignModify, with its valid `mtstate` and `rinfo` (whose
-/// estate holds the statement's range table), after [`wrap_begin_modify`] installed it.
-#[pg_guard]
-unsafe extern "C-unwind" fn begin_foreign_modify(
-    mtstate: *mut pg_sys::ModifyTableState,
-    rinfo: *mut pg_sys::ResultRelInfo,
-    fdw_private: *mut pg_sys::List,
-    subplan_index: std::ffi::c_int,
-    eflags: std::ffi::c_int,
-) {
-    // SAFETY: the executor passes live nodes of the statement being started; the range table
-    // index of a result relation is 1-based into es_range_table, and the framework's callback
-    // takes exactly the arguments we were given.
-    unsafe {
-        let estate = (*mtstate).ps.state;
-        let index = (*rinfo).ri_RangeTableIndex as usize;
-        let rte = pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table)
-            .get_ptr(index.saturating_sub(1));
-        let user = match rte {
-            Some(rte) if index > 0 && (*rte).checkAsUser != pg_sys::InvalidOid => {
-                (*rte).checkAsUser
-            }
-            _ => pg_sys::GetUserId(),
-        };
-        MODIFY_USER.with(|u| u.set(Some(user)));
-        MODIFY_RINFO.with(|r| r.set(rinfo as usize));
-        let framework = FRAMEWORK_BEGIN_MODIFY
-            .get()
-            .expect("installed with the routine");
-        framework(mtstate, rinfo, fdw_private, subplan_index, eflags);
-        MODIFY_USER.with(|u| u.set(None));
-        MODIFY_RINFO.with(|r| r.set(0));
-    }
-}
-
-/// The write state of one statement on one foreign table, shared by the framework's instance
-/// (which feeds and ends it) and [`explain_foreign_modify`] (which gets only the result
-/// relation).
-pub struct ModifyHandle(Rc<RefCell<ModifyState>>);
-
-impl ModifyHandle {
-    /// Starts a statement ([`ModifyState::begin`]) and makes it findable by EXPLAIN.
-    pub fn begin(options: &HashMap<String, String>) -> ModifyHandle {
-        let state = Rc::new(RefCell::new(ModifyState::begin(options)));
-        let rinfo = MODIFY_RINFO.with(|r| r.get());
-        if rinfo != 0 {
-            EXPLAINABLE.with(|e| {
-                let mut e = e.borrow_mut();
-                // A new statement may reuse the address of an old result relation.
-                e.retain(|(r, s)| *r != rinfo && s.strong_count() > 0);
-                if e.len() >= EXPLAINABLE_STATES {
-                    e.remove(0);
-                }
-                e.push((rinfo, Rc::downgrade(&state)));
-            });
-        }
-        ModifyHandle(state)
-    }
-
-    /// See [`ModifyState::insert`].
-    pub fn insert(&mut self, row: &Row) -> Result<(), ErrorReport> {
-        self.0.borrow_mut().insert(row)
-    }
-
-    /// See [`ModifyState::update`].
-    pub fn update(&mut self, rowid: &Cell, row: &Row) -> Result<(), ErrorReport> {
-        self.0.borrow_mut().update(rowid, row)
-    }
-
-    /// See [`ModifyState::delete`].
-    pub fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
-        self.0.borrow_mut().delete(rowid)
-    }
-
-    /// See [`ModifyState::finish`]; nothing is left to send when EXPLAIN ANALYZE sent it.
-    pub fn finish(&mut self) -> Result<(), ErrorReport> {
-        self.0.borrow_mut().finish()
-    }
-}
-
-/// ExplainForeignModify: with ANALYZE, the write requests the statement sent.
-///
-/// EXPLAIN prints the plan before the executor ends the statement, and the writes are sent at
-/// its end (EndForeignModify): so with ANALYZE they are sent here, as the statement would send
-/// them a moment later, and EndForeignModify finds nothing left.
-///
-/// # Safety
-/// Called by EXPLAIN with the live result relation of the statement being explained and its
-/// live ExplainState.
-#[pg_guard]
-pub unsafe extern "C-unwind" fn explain_foreign_modify(
-    _mtstate: *mut pg_sys::ModifyTableState,
-    rinfo: *mut pg_sys::ResultRelInfo,
-    _fdw_private: *mut pg_sys::List,
-    _subplan_index: std::ffi::c_int,
-    es: *mut pg_sys::ExplainState,
-) {
-    // SAFETY: `es` is live (caller); `analyze` is a plain field.
-    if !unsafe { (*es).analyze } {
-        return;
-    }
-    let state = EXPLAINABLE.with(|e| {
-        e.borrow()
-            .iter()
-            .rev()
-            .find(|(r, _)| *r == rinfo as usize)
-            .and_then(|(_, s)| s.upgrade())
-    });
-    let Some(state) = state else { return };
-    let mut state = state.borrow_mut();
-    if let Err(report) = state.finish() {
-        raise(report);
-    }
-    let stats = &state.stats;
-    // SAFETY: `es` is live (caller).
-    unsafe {
-        explain_text(
-            es,
-            "PartnerStack Write Traffic",
-            &format!("requests={} retries={}", stats.requests, stats.retries),
-        );
-        if !stats.log.is_empty() {
-            let mut log = stats.log.join("; ");
-            if stats.requests > stats.log.len() as u64 {
-                log.push_str(&format!(
-                    "; and {} more",
-                    stats.requests - stats.log.len() as u64
-                ));
-            }
-            explain_text(es, "PartnerStack Write Requests", &log);
-        }
-    }
 }
 
 /// A validated write waiting for the end of the statement.
@@ -302,7 +151,7 @@ impl Pending {
     }
 }
 
-/// The state of one modifying statement on one foreign table.
+/// The state of one modifying statement on one foreign table (one result relation).
 pub struct ModifyState {
     resource: &'static Resource,
     table: String,
@@ -314,35 +163,36 @@ pub struct ModifyState {
     pinned: Option<UpdateMethod>,
     /// Requests in flight at most (`max_concurrency`).
     concurrency: usize,
+    /// Inserted rows held before they are sent (`batch_size`, the table's else the server's).
+    pub batch_size: usize,
+    /// The statement's `ON CONFLICT` action (`ONCONFLICT_NONE` without one); a plain INSERT
+    /// for now.
+    #[allow(dead_code)] // For the ON CONFLICT handling to come.
+    pub on_conflict: pg_sys::OnConflictAction::Type,
+    /// Rows of the statement handed over so far: a row's number in messages is its place in
+    /// the statement, whichever batch it went out with.
+    rows: usize,
+    /// Validated rows not sent yet: the last `pending.len()` rows of the statement.
     pending: Vec<Pending>,
     /// Keys already queued for UPDATE or DELETE: a join can reach the same row twice, and a
     /// local table would change it once.
     addressed: std::collections::HashSet<String>,
+    /// Rows PartnerStack accepted so far (0-based row of the statement, key), over every batch.
+    accepted: Vec<(usize, String)>,
     stats: Stats,
 }
 
 impl ModifyState {
-    /// Starts a statement: reads the table, server and user-mapping options.
-    ///
-    /// `options` are the framework's: the table's options plus the oids of the table and its
-    /// server; the options themselves are read typed from the catalogs.
-    pub fn begin(options: &HashMap<String, String>) -> ModifyState {
-        let oid = |name: &str| {
-            pg_sys::Oid::from(
-                options
-                    .get(name)
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .expect("the framework passes the table and server oids"),
-            )
-        };
-        let (relid, serverid) = (oid("wrappers.ftable_oid"), oid("wrappers.fserver_oid"));
-        let table_map = crate::table::TableMap::load(relid);
+    /// Starts a statement on foreign table `relid` of server `serverid`, writing with `user`'s
+    /// keys: reads the table, server and user-mapping options.
+    pub fn begin(
+        table_map: TableMap,
+        serverid: pg_sys::Oid,
+        user: pg_sys::Oid,
+        on_conflict: pg_sys::OnConflictAction::Type,
+    ) -> ModifyState {
         let resource = table_map.resource;
         let needs_keys = resource.writes.endpoint == Endpoint::Vendor;
-        let user = MODIFY_USER.with(|u| u.get()).unwrap_or_else(|| {
-            // SAFETY: GetUserId only reads the backend's current user id.
-            unsafe { pg_sys::GetUserId() }
-        });
         let server = server_options(serverid);
         let table = &table_map.options;
         let config = client_config(&server, serverid, user, needs_keys);
@@ -355,15 +205,36 @@ impl ModifyState {
         ModifyState {
             resource,
             client: cached_client(config, &format!("writing {}", table_map.name)),
+            upsert: table.insert_mode == InsertMode::Upsert,
+            batch_size: table.batch_size.unwrap_or(server.batch_size),
             table: table_map.name,
             serverid,
-            upsert: table.insert_mode == InsertMode::Upsert,
             pinned,
             concurrency: server.max_concurrency,
+            on_conflict,
+            rows: 0,
             pending: Vec::new(),
             addressed: std::collections::HashSet::new(),
+            accepted: Vec::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Validated rows waiting to be sent.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The requests sent so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Keys of the rows PartnerStack accepted so far, in statement order.
+    pub fn accepted_keys(&self) -> Vec<String> {
+        let mut accepted = self.accepted.clone();
+        accepted.sort_unstable_by_key(|(row, _)| *row);
+        accepted.into_iter().map(|(_, key)| key).collect()
     }
 
     /// Validates one inserted row.
@@ -377,40 +248,47 @@ impl ModifyState {
         self.queue(pending)
     }
 
-    /// Validates one updated row: `row` holds only the columns the UPDATE sets.
-    pub fn update(&mut self, rowid: &Cell, row: &Row) -> Result<(), ErrorReport> {
-        let key = rowid_text(rowid);
-        if !self.first_time(&key) {
-            return Ok(());
+    /// Validates one updated row, addressed by `key`: `row` holds only the columns the UPDATE
+    /// sets. False when the statement already updates that object (a join reached it twice).
+    pub fn update(&mut self, key: &str, row: &Row) -> Result<bool, ErrorReport> {
+        if !self.addressed.insert(key.to_owned()) {
+            return Ok(false);
         }
         let cells = self.cells(row)?;
-        self.queue(plan_update(self.resource, key.as_deref(), &cells).map(Pending::Update))
+        self.queue(plan_update(self.resource, Some(key), &cells).map(Pending::Update))?;
+        Ok(true)
     }
 
-    /// Validates one deleted row.
-    pub fn delete(&mut self, rowid: &Cell) -> Result<(), ErrorReport> {
-        let key = rowid_text(rowid);
-        if !self.first_time(&key) {
-            return Ok(());
+    /// Validates one deleted row, addressed by `key`. False when the statement already deletes
+    /// that object.
+    pub fn delete(&mut self, key: &str) -> Result<bool, ErrorReport> {
+        if !self.addressed.insert(key.to_owned()) {
+            return Ok(false);
         }
-        self.queue(plan_delete(self.resource, key.as_deref()).map(Pending::Delete))
-    }
-
-    /// Whether this row identity is seen for the first time in the statement.
-    fn first_time(&mut self, key: &Option<String>) -> bool {
-        match key {
-            Some(k) => self.addressed.insert(k.clone()),
-            None => true,
-        }
+        self.queue(plan_delete(self.resource, Some(key)).map(Pending::Delete))?;
+        Ok(true)
     }
 
     fn queue(&mut self, pending: Result<Pending, WriteError>) -> Result<(), ErrorReport> {
         match pending {
             Ok(p) => {
                 self.pending.push(p);
+                self.rows += 1;
                 Ok(())
             }
-            Err(e) => Err(write_report(&e, self.pending.len() + 1)),
+            Err(e) => Err(self.refused_row(&e)),
+        }
+    }
+
+    /// The ERROR of the next row, refused before its request: when earlier rows of the
+    /// statement were already sent, it lists what PartnerStack accepted.
+    fn refused_row(&self, e: &WriteError) -> ErrorReport {
+        let row = self.rows + 1;
+        if self.rows == self.pending.len() {
+            write_report(e, row)
+        } else {
+            let sent = self.rows - self.pending.len();
+            write_report_after_sent(e, row, sent, &self.table, &self.accepted_keys())
         }
     }
 
@@ -421,16 +299,13 @@ impl ModifyState {
                     None => Value::Null,
                     Some(cell) => to_value(cell).map_err(|found| {
                         let column = self.resource.column(name);
-                        write_report(
-                            &WriteError::WrongType {
-                                table: self.resource.name,
-                                column: column.map_or("(unknown)", |c| c.name),
-                                expected: column
-                                    .map_or("a PartnerStack column", |c| c.ty.sql_type()),
-                                found,
-                            },
-                            self.pending.len() + 1,
-                        )
+                        let e = WriteError::WrongType {
+                            table: self.resource.name,
+                            column: column.map_or("(unknown)", |c| c.name),
+                            expected: column.map_or("a PartnerStack column", |c| c.ty.sql_type()),
+                            found,
+                        };
+                        self.refused_row(&e)
                     })?,
                 };
                 Ok((name.as_str(), value))
@@ -438,25 +313,28 @@ impl ModifyState {
             .collect()
     }
 
-    /// Sends every queued write: up to `max_concurrency` at once, in statement order, with the
-    /// rows that address the same object one after the other. An update whose verb the server
-    /// has not answered yet (PUT, or PATCH after a 405) is sent alone first, so that the others
-    /// use the verb it finds. Once a row fails nothing more is sent; the rows already in flight
-    /// are waited for, so the ERROR says exactly which rows PartnerStack accepted, which failed
-    /// or have no known outcome, and which were never sent.
-    pub fn finish(&mut self) -> Result<(), ErrorReport> {
+    /// Sends every queued write and returns their outcomes, in row order: up to
+    /// `max_concurrency` at once, in statement order, with the rows that address the same
+    /// object one after the other. An update whose verb the server has not answered yet (PUT,
+    /// or PATCH after a 405) is sent alone first, so that the others use the verb it finds.
+    /// Once a row fails nothing more is sent; the rows already in flight are waited for, so
+    /// the ERROR says exactly which rows of the statement PartnerStack accepted (in this batch
+    /// and the earlier ones), which failed or have no known outcome, and which were never sent.
+    pub fn finish(&mut self) -> Result<Vec<WriteOutcome>, ErrorReport> {
         let pending = std::mem::take(&mut self.pending);
-        let total = pending.len();
+        let count = pending.len();
+        // Statement row (0-based) of pending[0].
+        let first = self.rows - count;
         let mut fanout: Fanout<Sent> = Fanout::new(self.concurrency);
-        // Rows in flight (0-based) and the objects they address.
+        // Rows in flight (index into `pending`) and the objects they address.
         let mut in_flight: HashMap<usize, Vec<String>> = HashMap::new();
-        let mut accepted: Vec<(usize, String)> = Vec::new();
+        let mut outcomes: Vec<Option<WriteOutcome>> = (0..count).map(|_| None).collect();
         let mut failed: Vec<(usize, ApiError)> = Vec::new();
         // A row whose request thread could not start: failed, but certainly not sent.
         let mut unsent: Option<usize> = None;
         let mut next = 0;
         loop {
-            while failed.is_empty() && next < total && fanout.has_room() {
+            while failed.is_empty() && next < count && fanout.has_room() {
                 let write = &pending[next];
                 let lanes = write.lanes();
                 let learning = self.pinned.is_none() && write.needs_update_verb();
@@ -488,13 +366,17 @@ impl ModifyState {
                 Ok(Some(done)) => done,
                 Ok(None) => break,
                 Err(_) => {
-                    let mut rows: Vec<usize> = in_flight.keys().map(|i| i + 1).collect();
+                    let mut rows: Vec<usize> = in_flight.keys().map(|i| first + i + 1).collect();
                     rows.sort_unstable();
-                    accepted.sort_unstable();
-                    let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
                     failed.sort_unstable_by_key(|(row, _)| *row);
-                    let fates = fates(&pending, &failed, unsent, next);
-                    raise_cancelled_write(&self.table, &rows, total, &keys, &fates)
+                    let fates = fates(&pending, first, self.rows, &failed, unsent, next);
+                    raise_cancelled_write(
+                        &self.table,
+                        &rows,
+                        self.rows,
+                        &self.accepted_keys(),
+                        &fates,
+                    )
                 }
             };
             self.stats.add(&done.stats);
@@ -504,37 +386,60 @@ impl ModifyState {
                     if let Some(verb) = verb {
                         self.remember(verb);
                     }
-                    let key = outcome.key.unwrap_or_else(|| "(no key)".into());
-                    accepted.push((done.tag, key));
+                    self.accept(first + done.tag, &outcome);
+                    outcomes[done.tag] = Some(outcome);
                 }
                 Err(e) => failed.push((done.tag, e)),
             }
         }
         if failed.is_empty() {
-            return Ok(());
+            return Ok(outcomes.into_iter().flatten().collect());
         }
-        accepted.sort_unstable_by_key(|(row, _)| *row);
         failed.sort_unstable_by_key(|(row, _)| *row);
-        let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
         let (index, error) = failed.remove(0);
-        let first = &pending[index];
-        let first_unknown = unsent != Some(index) && outcome_unknown(first, &error);
-        if keys.is_empty() && total == 1 && !first_unknown {
-            return Err(api_report(&error, &format!("writing {}", self.table)));
+        let others = fates(&pending, first, self.rows, &failed, unsent, next);
+        Err(self.failure_report(
+            &pending[index],
+            first + index,
+            &error,
+            unsent == Some(index),
+            &others,
+        ))
+    }
+
+    /// Where a row's write is known accepted by PartnerStack (`row` 0-based in the statement).
+    fn accept(&mut self, row: usize, outcome: &WriteOutcome) {
+        let key = outcome.key.clone().unwrap_or_else(|| "(no key)".into());
+        self.accepted.push((row, key));
+    }
+
+    /// The statement's ERROR when row `row` (0-based) failed: what PartnerStack accepted of the
+    /// statement so far, the failing row, and what became of the others.
+    fn failure_report(
+        &self,
+        write: &Pending,
+        row: usize,
+        error: &ApiError,
+        not_sent: bool,
+        others: &RowFates,
+    ) -> ErrorReport {
+        let keys = self.accepted_keys();
+        let unknown = !not_sent && outcome_unknown(write, error);
+        if keys.is_empty() && self.rows == 1 && !unknown {
+            return api_report(error, &format!("writing {}", self.table));
         }
-        let others = fates(&pending, &failed, unsent, next);
         let progress = WriteProgress {
             table: &self.table,
-            row: index + 1,
-            total,
+            row: row + 1,
+            total: self.rows,
             accepted: &keys,
-            failing_row: first.body_excerpt(),
-            others: &others,
+            failing_row: write.body_excerpt(),
+            others,
         };
-        if first_unknown {
-            Err(write_outcome_unknown_report(&error, &progress))
+        if unknown {
+            write_outcome_unknown_report(error, &progress)
         } else {
-            Err(partial_write_report(&error, &progress))
+            partial_write_report(error, &progress)
         }
     }
 
@@ -549,25 +454,29 @@ impl ModifyState {
     }
 }
 
-/// What became of the rows of `failed` (0-based, in row order) and of the rows never sent
-/// (from `next` on), for a report. `unsent` failed without being sent.
+/// What became of the rows of `failed` (indexes into `pending`, in row order) and of the rows
+/// never sent (from `next` on, up to the statement's `total` rows so far), for a report.
+/// `pending[0]` is row `first` (0-based) of the statement; `unsent` failed without being sent.
 fn fates(
     pending: &[Pending],
+    first: usize,
+    total: usize,
     failed: &[(usize, ApiError)],
     unsent: Option<usize>,
     next: usize,
 ) -> RowFates {
     let mut fates = RowFates {
-        not_sent: (next < pending.len()).then_some((next + 1, pending.len())),
+        not_sent: (first + next < total).then_some((first + next + 1, total)),
         ..RowFates::default()
     };
-    for (row, e) in failed {
-        if unsent != Some(*row) && outcome_unknown(&pending[*row], e) {
-            fates.unknown.push(row + 1);
+    for (index, e) in failed {
+        let row = first + index + 1;
+        if unsent != Some(*index) && outcome_unknown(&pending[*index], e) {
+            fates.unknown.push(row);
         } else {
             fates
                 .failed
-                .push((row + 1, excerpt(&e.to_string(), DETAIL_ROW_CHARS)));
+                .push((row, excerpt(&e.to_string(), DETAIL_ROW_CHARS)));
         }
     }
     fates
@@ -604,11 +513,4 @@ fn to_value(cell: &Cell) -> Result<Value<'static>, String> {
         }
         other => return Err(format!("{other:?}")),
     })
-}
-
-fn rowid_text(rowid: &Cell) -> Option<String> {
-    match rowid {
-        Cell::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
 }

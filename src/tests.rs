@@ -498,7 +498,12 @@ pub(crate) mod tests {
 
     #[pg_test(error = "customers row cus_1 has no customer_key, so PartnerStack cannot address it")]
     fn unaddressable_row_names_the_row_and_the_column() {
-        crate::errors::raise_unaddressable_row("customers", Some("cus_1"), "customer_key");
+        crate::errors::raise(crate::errors::unaddressable_row_report(
+            "customers",
+            Some("cus_1"),
+            "customer_key",
+            &[],
+        ));
     }
 
     #[pg_test(error = "no public_key for the PartnerStack server")]

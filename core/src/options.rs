@@ -171,12 +171,19 @@ const SERVER: &[Scope] = &[Scope::Server];
 /// Keys belong in the user mapping; the server's are a fallback for a single shared role.
 const KEY_SCOPES: &[Scope] = &[Scope::UserMapping, Scope::Server];
 const TABLE: &[Scope] = &[Scope::Table];
+/// Set on the server for all its tables; a table's own value wins.
+const SERVER_AND_TABLE: &[Scope] = &[Scope::Server, Scope::Table];
 
 /// Requests in flight per statement by default. Eight requests of about 300 ms (the real API's
 /// pace for a page) make some 27 a second: 4 to 8 times a sequential read, and about half of the
 /// default `max_requests_per_minute` (3,000), so that a second busy statement still gets its
 /// share before the shared budget has to pace them.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+
+/// Rows an INSERT validates before it sends any of them, by default. 1,000 keeps the promise
+/// that one bad row in an `INSERT ... SELECT` of 1,000 sends nothing at all, while the rows
+/// held (their request bodies, a few hundred bytes each) stay well under a megabyte.
+pub const DEFAULT_BATCH_SIZE: u64 = 1000;
 
 /// Every option, in the order of the documentation.
 pub const OPTIONS: &[OptionSpec] = &[
@@ -291,6 +298,16 @@ pub const OPTIONS: &[OptionSpec] = &[
         check: Check::Count { min: 1, max: 64 },
         default: OptionDefault::Number(DEFAULT_MAX_CONCURRENCY as u64),
         doc: "requests in flight per statement: list windows, key lookups, writes; 1 = one at a time (see [Concurrency](#concurrency))",
+    },
+    OptionSpec {
+        name: "batch_size",
+        scopes: SERVER_AND_TABLE,
+        check: Check::Count {
+            min: 1,
+            max: 100_000,
+        },
+        default: OptionDefault::Number(DEFAULT_BATCH_SIZE),
+        doc: "rows an INSERT or COPY validates before it sends them (see [Writes](#writes)); a table's own value wins",
     },
     OptionSpec {
         name: "update_method",
@@ -555,6 +572,11 @@ impl<'a> Given<'a> {
             .or_else(|| Self::spec(name).default.value())
     }
 
+    /// Whether the option is set here (not defaulted).
+    fn is_set(&self, name: &str) -> bool {
+        self.options.iter().any(|(n, _)| n == name)
+    }
+
     /// A [`Check::Count`] option (always set or defaulted).
     fn count(&self, name: &str) -> u64 {
         let Check::Count { min, max } = Self::spec(name).check else {
@@ -628,6 +650,8 @@ pub struct ServerOptions {
     pub page_size: u32,
     /// Requests in flight per statement.
     pub max_concurrency: usize,
+    /// Rows an INSERT validates before sending them (`batch_size`).
+    pub batch_size: usize,
     /// The planner's cost of one request.
     pub request_cost: f64,
     /// The UPDATE verb, when pinned.
@@ -656,6 +680,7 @@ impl ServerOptions {
             client,
             page_size: small(given.count("page_size")),
             max_concurrency: small(given.count("max_concurrency")) as usize,
+            batch_size: small(given.count("batch_size")) as usize,
             // Exact: the option's range is far below 2^53.
             request_cost: given.count("request_cost") as f64,
             update_method: given
@@ -756,6 +781,8 @@ pub struct TableOptions {
     pub rowid_column: Option<String>,
     /// What an INSERT does.
     pub insert_mode: InsertMode,
+    /// The table's own `batch_size`, when set (else the server's).
+    pub batch_size: Option<usize>,
 }
 
 impl TableOptions {
@@ -771,6 +798,9 @@ impl TableOptions {
                 .get("insert_mode")
                 .and_then(|v| InsertMode::from_option(&v))
                 .expect("insert_mode is validated and has a default"),
+            batch_size: given
+                .is_set("batch_size")
+                .then(|| small(given.count("batch_size")) as usize),
         })
     }
 

@@ -54,6 +54,7 @@ fn accepted_options_per_scope() {
             "max_response_bytes",
             "max_requests_per_minute",
             "max_concurrency",
+            "batch_size",
             "update_method",
             "s2s_url",
             "public_key",
@@ -67,7 +68,13 @@ fn accepted_options_per_scope() {
     );
     assert_eq!(
         accepted(Scope::Table),
-        ["resource", "rowid_column", "insert_mode", "estimated_rows"]
+        [
+            "batch_size",
+            "resource",
+            "rowid_column",
+            "insert_mode",
+            "estimated_rows"
+        ]
     );
     assert!(accepted(Scope::Wrapper).is_empty());
 }
@@ -523,4 +530,29 @@ fn tables_resolve_among_their_servers_api() {
     let e = TableOptions::parse(&pairs(&[("resource", "payouts")])).unwrap_err();
     assert!(e.hint().unwrap().contains("partner.payouts"), "{e:?}");
     assert!(TableOptions::parse(&pairs(&[("resource", "partner.links")])).is_ok());
+}
+
+#[test]
+fn batch_size_is_set_on_the_server_and_overridden_by_a_table() {
+    assert_eq!(
+        ServerOptions::parse(&[]).unwrap().batch_size,
+        DEFAULT_BATCH_SIZE as usize
+    );
+    assert_eq!(
+        ServerOptions::parse(&pairs(&[("batch_size", "50")]))
+            .unwrap()
+            .batch_size,
+        50
+    );
+    assert_eq!(TableOptions::parse(&[]).unwrap().batch_size, None);
+    assert_eq!(
+        TableOptions::parse(&pairs(&[("batch_size", "1")]))
+            .unwrap()
+            .batch_size,
+        Some(1)
+    );
+    for scope in [Scope::Server, Scope::Table] {
+        let problem = invalid_value(scope, "batch_size", "0");
+        assert!(problem.contains("batch_size"), "{problem}");
+    }
 }

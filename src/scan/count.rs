@@ -156,7 +156,6 @@ pub(super) unsafe fn count_plan(
                 conditions,
                 needed: Vec::new(),
                 limit: None,
-                rowid: None,
                 ordered: false,
                 order_by: None,
                 count: true,

@@ -17,7 +17,7 @@ use pgrx::{FromDatum, PgList, pg_sys};
 
 use super::owned;
 use super::spec::ScanSpec;
-use crate::errors::{raise_api, raise_mapping, raise_pushdown, raise_unaddressable_row};
+use crate::errors::{raise_api, raise_mapping, raise_pushdown};
 use crate::options::{client_config, server_options};
 use crate::session::cached_client;
 use crate::table::{TableMap, time_operand, to_datum};
@@ -303,16 +303,6 @@ impl ScanState {
             };
             let values = map_item(self.table.resource, &item, &self.wanted)
                 .unwrap_or_else(|e| raise_mapping(&e));
-            if let Some(rowid) = self.spec.rowid
-                && let Some(pos) = self.spec.needed.iter().position(|&a| a == rowid)
-                && values[pos] == partnerstack_api::Value::Null
-            {
-                raise_unaddressable_row(
-                    &self.table.name,
-                    item.key().as_deref(),
-                    self.table.resource.columns[self.wanted[pos]].name,
-                );
-            }
             let natts = (*(*slot).tts_tupleDescriptor).natts as usize;
             let datums = std::slice::from_raw_parts_mut((*slot).tts_values, natts);
             let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, natts);

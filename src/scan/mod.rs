@@ -20,7 +20,7 @@ mod analyze;
 mod count;
 mod executor;
 mod explain;
-mod owned;
+pub(crate) mod owned;
 mod planner;
 mod rel_info;
 mod spec;

@@ -425,8 +425,8 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
                 ordered,
                 order_by,
                 count: false,
-                rowid: rowid_attribute(root, table, index),
             };
+            refuse_update_of_rowid_column(root, table, index);
             pg_sys::make_foreignscan(
                 tlist,
                 pg_sys::extract_actual_clauses(scan_clauses, false),
@@ -470,16 +470,15 @@ unsafe fn needed_attributes(table: &TableMap, attrs: *mut pg_sys::Bitmapset) -> 
     needed
 }
 
-/// The row-identity attribute when this scan feeds an UPDATE or DELETE of the table. An UPDATE
-/// that sets it is refused here.
+/// Refuses an UPDATE of the table this scan feeds that sets the addressing column.
 ///
 /// # Safety
 /// `root` must be the live PlannerInfo of the query scanning relation `index`.
-unsafe fn rowid_attribute(
+unsafe fn refuse_update_of_rowid_column(
     root: *mut pg_sys::PlannerInfo,
     table: &TableMap,
     index: u32,
-) -> Option<i16> {
+) {
     // SAFETY: per the caller; `parse` and `update_colnos` are nodes of that planner.
     unsafe {
         let parse = (*root).parse;
@@ -489,7 +488,7 @@ unsafe fn rowid_attribute(
                 pg_sys::CmdType::CMD_UPDATE | pg_sys::CmdType::CMD_DELETE
             )
         {
-            return None;
+            return;
         }
         let natts = table.columns.len() as i16;
         let name = partnerstack_api::catalogue::rowid_column_name(table.resource);
@@ -501,7 +500,6 @@ unsafe fn rowid_attribute(
         if (*parse).commandType == pg_sys::CmdType::CMD_UPDATE {
             refuse_update_of_rowid(table, (*root).update_colnos, rowid, name);
         }
-        rowid
     }
 }
 

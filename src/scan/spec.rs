@@ -24,9 +24,6 @@ pub struct ScanSpec {
     /// one relation, no sort, grouping or aggregate. Only shrinks the page size: paging still
     /// goes on if more rows are pulled, so no row is ever lost to it.
     pub limit: Option<u32>,
-    /// The row-identity attribute when this scan feeds an UPDATE or DELETE of the table: a row
-    /// without it cannot be addressed, and the framework would skip it without a word.
-    pub rowid: Option<i16>,
     /// The plan relies on the rows coming in a list's order (`created_at` descending, or the
     /// `order_by` below; one request, pages in cursor order): no Sort above the scan. An executor that could read
     /// several windows at once must read this scan's pages one after the other, in order.
@@ -141,7 +138,6 @@ mod tests {
             ],
             needed: vec![1, 4, 7],
             limit: Some(10),
-            rowid: None,
             ordered: true,
             order_by: Some(ListOrder {
                 column: 3,
