@@ -11,6 +11,7 @@ pub mod client;
 pub mod count;
 pub mod error;
 pub mod mapping;
+pub mod on_conflict;
 pub mod options;
 pub mod pushdown;
 pub mod scan;
