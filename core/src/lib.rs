@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod client;
 pub mod count;
 pub mod error;
+pub mod ledger;
 pub mod mapping;
 pub mod on_conflict;
 pub mod options;
