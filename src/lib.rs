@@ -12,6 +12,7 @@ mod errors;
 mod fdw;
 mod jsonb;
 mod modify;
+mod on_conflict;
 mod options;
 mod quals;
 mod scan;
@@ -19,6 +20,7 @@ mod session;
 mod shared_budget;
 mod sync;
 mod table;
+mod xact;
 
 /// Library load: reserves the shared rate-limit budget when preloaded.
 #[pgrx::pg_guard]

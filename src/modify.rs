@@ -20,12 +20,13 @@ use std::rc::{Rc, Weak};
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
 use partnerstack_api::client::Fanout;
 use partnerstack_api::error::excerpt;
+use partnerstack_api::on_conflict::{Created, OnConflict, create_unless_duplicate};
 use partnerstack_api::options::InsertMode;
 use partnerstack_api::write::{
     self, ConfirmRead, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert,
     plan_update, plan_upsert,
 };
-use partnerstack_api::{ApiError, Client, Resource, Stats, Value, WriteOutcome};
+use partnerstack_api::{ApiError, Client, Resource, Stats, Value};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::ErrorReport;
@@ -48,6 +49,9 @@ thread_local! {
     static UPDATE_METHODS: RefCell<HashMap<pg_sys::Oid, UpdateMethod>> = RefCell::new(HashMap::new());
     /// The user whose keys the statement being begun writes with (see [`wrap_begin_modify`]).
     static MODIFY_USER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
+    /// The ON CONFLICT action of the statement being begun (see [`wrap_begin_modify`]).
+    static MODIFY_ON_CONFLICT: std::cell::Cell<OnConflict> =
+        const { std::cell::Cell::new(OnConflict::Error) };
     /// The result relation being begun (see [`wrap_begin_modify`]).
     static MODIFY_RINFO: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// Write states by result relation, for [`explain_foreign_modify`]: the framework keeps
@@ -107,12 +111,14 @@ unsafe extern "C-unwind" fn begin_foreign_modify(
             _ => pg_sys::GetUserId(),
         };
         MODIFY_USER.with(|u| u.set(Some(user)));
+        MODIFY_ON_CONFLICT.with(|c| c.set(crate::on_conflict::action(mtstate)));
         MODIFY_RINFO.with(|r| r.set(rinfo as usize));
         let framework = FRAMEWORK_BEGIN_MODIFY
             .get()
             .expect("installed with the routine");
         framework(mtstate, rinfo, fdw_private, subplan_index, eflags);
         MODIFY_USER.with(|u| u.set(None));
+        MODIFY_ON_CONFLICT.with(|c| c.set(OnConflict::Error));
         MODIFY_RINFO.with(|r| r.set(0));
     }
 }
@@ -225,26 +231,33 @@ enum Pending {
     Upsert(Upsert),
 }
 
-/// What one sent write gave: its outcome, and the update verb the server answered to.
-type Sent = (WriteOutcome, Option<Method>);
+/// What one sent write gave: its outcome (a create may be skipped as a duplicate under
+/// `ON CONFLICT DO NOTHING`), and the update verb the server answered to.
+type Sent = (Created, Option<Method>);
 
 impl Pending {
-    /// Sends the write with its rules (PUT then PATCH, upsert), on a request thread.
+    /// Sends the write with its rules (PUT then PATCH, upsert, a create skipped as a duplicate
+    /// of `skip_duplicates`), on a request thread.
     fn send(
         &self,
         client: &Client,
         pinned: Option<UpdateMethod>,
+        skip_duplicates: Option<&'static Resource>,
         stats: &mut Stats,
     ) -> Result<Sent, ApiError> {
-        match self {
-            Pending::Create(r) | Pending::Delete(r) => client.write(r, stats).map(|o| (o, None)),
-            Pending::Update(r) => write::update(client, r, pinned, stats).map(|o| {
-                let verb = o.method;
-                (o, Some(verb))
-            }),
-            Pending::Upsert(u) => {
-                write::upsert(client, u, pinned, stats).map(|o| (o.outcome, o.update_method))
+        match (self, skip_duplicates) {
+            (Pending::Create(r), Some(resource)) => {
+                create_unless_duplicate(client, resource, r, stats).map(|c| (c, None))
             }
+            (Pending::Create(r) | Pending::Delete(r), _) => {
+                client.write(r, stats).map(|o| (Created::New(o), None))
+            }
+            (Pending::Update(r), _) => write::update(client, r, pinned, stats).map(|o| {
+                let verb = o.method;
+                (Created::New(o), Some(verb))
+            }),
+            (Pending::Upsert(u), _) => write::upsert(client, u, pinned, stats)
+                .map(|o| (Created::New(o.outcome), o.update_method)),
         }
     }
 
@@ -310,6 +323,8 @@ pub struct ModifyState {
     client: Rc<Client>,
     /// `insert_mode 'upsert'`.
     upsert: bool,
+    /// `ON CONFLICT DO NOTHING`: creates refused as duplicates of this resource are skipped.
+    skip_duplicates: Option<&'static Resource>,
     /// The server option `update_method`, else what this server answered before.
     pinned: Option<UpdateMethod>,
     /// Requests in flight at most (`max_concurrency`).
@@ -349,6 +364,9 @@ impl ModifyState {
         table
             .check_rowid_column(resource, &table_map.name)
             .unwrap_or_else(|e| raise_option(&e));
+        let upsert = table.insert_mode == InsertMode::Upsert;
+        let on_conflict = MODIFY_ON_CONFLICT.with(|c| c.get());
+        let skip_duplicates = crate::on_conflict::check(resource, on_conflict, upsert);
         let pinned = server
             .update_method
             .or_else(|| UPDATE_METHODS.with(|m| m.borrow().get(&serverid).copied()));
@@ -357,7 +375,8 @@ impl ModifyState {
             client: cached_client(config, &format!("writing {}", table_map.name)),
             table: table_map.name,
             serverid,
-            upsert: table.insert_mode == InsertMode::Upsert,
+            upsert,
+            skip_duplicates,
             pinned,
             concurrency: server.max_concurrency,
             pending: Vec::new(),
@@ -451,6 +470,8 @@ impl ModifyState {
         // Rows in flight (0-based) and the objects they address.
         let mut in_flight: HashMap<usize, Vec<String>> = HashMap::new();
         let mut accepted: Vec<(usize, String)> = Vec::new();
+        // Creates skipped as duplicates (ON CONFLICT DO NOTHING): the key column and value.
+        let mut skipped: Vec<(usize, &'static str, String)> = Vec::new();
         let mut failed: Vec<(usize, ApiError)> = Vec::new();
         // A row whose request thread could not start: failed, but certainly not sent.
         let mut unsent: Option<usize> = None;
@@ -466,9 +487,9 @@ impl ModifyState {
                 if waits || learning && !in_flight.is_empty() {
                     break;
                 }
-                let (job, pinned) = (write.clone(), self.pinned);
+                let (job, pinned, skip) = (write.clone(), self.pinned, self.skip_duplicates);
                 let started = fanout.start(&self.client, next, move |client, stats| {
-                    job.send(client, pinned, stats)
+                    job.send(client, pinned, skip, stats)
                 });
                 if let Err(e) = started {
                     // Reported like a refused row once the rows in flight are in.
@@ -492,37 +513,50 @@ impl ModifyState {
                     rows.sort_unstable();
                     accepted.sort_unstable();
                     let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
+                    crate::xact::listed(&self.table, keys.len());
                     failed.sort_unstable_by_key(|(row, _)| *row);
-                    let fates = fates(&pending, &failed, unsent, next);
+                    let mut fates = fates(&pending, &failed, unsent, next);
+                    fates.skipped = skipped_rows(&skipped);
                     raise_cancelled_write(&self.table, &rows, total, &keys, &fates)
                 }
             };
             self.stats.add(&done.stats);
             in_flight.remove(&done.tag);
             match done.result {
-                Ok((outcome, verb)) => {
+                Ok((Created::New(outcome), verb)) => {
                     if let Some(verb) = verb {
                         self.remember(verb);
                     }
                     let key = outcome.key.unwrap_or_else(|| "(no key)".into());
+                    crate::xact::written(&self.table, &key);
                     accepted.push((done.tag, key));
+                }
+                Ok((Created::Duplicate { column, value }, _)) => {
+                    skipped.push((done.tag, column, value));
                 }
                 Err(e) => failed.push((done.tag, e)),
             }
         }
+        skipped.sort_unstable_by_key(|(row, ..)| *row);
         if failed.is_empty() {
+            if let Some((_, column, _)) = skipped.first() {
+                let keys: Vec<String> = skipped.iter().map(|(.., key)| key.clone()).collect();
+                crate::on_conflict::notice_skipped(&self.table, column, &keys);
+            }
             return Ok(());
         }
         accepted.sort_unstable_by_key(|(row, _)| *row);
         failed.sort_unstable_by_key(|(row, _)| *row);
         let keys: Vec<String> = accepted.into_iter().map(|(_, key)| key).collect();
+        crate::xact::listed(&self.table, keys.len());
         let (index, error) = failed.remove(0);
         let first = &pending[index];
         let first_unknown = unsent != Some(index) && outcome_unknown(first, &error);
         if keys.is_empty() && total == 1 && !first_unknown {
             return Err(api_report(&error, &format!("writing {}", self.table)));
         }
-        let others = fates(&pending, &failed, unsent, next);
+        let mut others = fates(&pending, &failed, unsent, next);
+        others.skipped = skipped_rows(&skipped);
         let progress = WriteProgress {
             table: &self.table,
             row: index + 1,
@@ -571,6 +605,11 @@ fn fates(
         }
     }
     fates
+}
+
+/// The 1-based rows skipped as duplicates, for a report.
+fn skipped_rows(skipped: &[(usize, &str, String)]) -> Vec<usize> {
+    skipped.iter().map(|(row, ..)| row + 1).collect()
 }
 
 /// Whether a failed write may nevertheless have been applied: a create (a POST is not

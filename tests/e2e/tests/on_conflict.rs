@@ -1,0 +1,235 @@
+//! `INSERT ... ON CONFLICT`: DO NOTHING skips rows whose own key PartnerStack already holds (a
+//! rerun after a partial failure creates exactly the missing rows), any other refusal stands;
+//! tables that cannot tell a duplicate apart, and DO UPDATE, are refused before any request.
+
+use partnerstack_e2e::{Db, Mock, error_text, sqlstate};
+use serde_json::json;
+
+/// `METHOD path status` of every logged request (reads included), oldest first.
+fn requests(mock: &Mock) -> Vec<String> {
+    mock.requests()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["method"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default(),
+                r["status"]
+            )
+        })
+        .collect()
+}
+
+/// How many customers hold `customer_key`, read from the mock itself.
+fn holders(mock: &Mock, customer_key: &str) -> usize {
+    mock.list_all("/customers")
+        .iter()
+        .filter(|c| c["customer_key"] == customer_key)
+        .count()
+}
+
+const RERUN: &str = "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+     SELECT 'rerun' || i || '@example.org', :'partner', 'e2e-rerun-' || i
+       FROM generate_series(1, 6) i";
+
+#[test]
+fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_rows() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let partner = mock.a_partner_key();
+    // One request at a time, so that the order of the log is the order of the rows.
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1')")
+        .unwrap();
+    let psql = |sql: &str| {
+        db.psql_with_args(&["-v", &format!("partner={partner}")], sql)
+    };
+
+    // The first run: PartnerStack refuses the 4th row; rows 1-3 stay, 5-6 are never sent.
+    mock.clear_requests();
+    mock.faults(json!([{"kind": "status", "status": 400, "method": "POST",
+                        "path_prefix": "/api/v2/customers", "every": 4, "count": 1}]));
+    let (_, stderr, status) = psql(&format!("{RERUN};"));
+    assert!(!status.success());
+    assert!(
+        stderr.contains("row 4 of 6 failed after PartnerStack accepted 3 row(s)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ON CONFLICT DO NOTHING skips the rows"), "the hint: {stderr}");
+    assert!(
+        !stderr.contains("WARNING"),
+        "the ERROR named every row written: no rollback WARNING repeats them: {stderr}"
+    );
+    assert_eq!(mock.post_count(), 4);
+    mock.clear_faults();
+
+    // The rerun: rows 1-3 are refused as duplicates, found by their customer_key and skipped;
+    // rows 4-6 are created.
+    mock.clear_requests();
+    let (stdout, stderr, status) = psql(&format!("{RERUN} ON CONFLICT DO NOTHING;"));
+    assert!(status.success(), "{stderr}");
+    let mut expected = Vec::new();
+    for i in 1..=3 {
+        expected.push("POST /api/v2/customers 400".to_owned());
+        expected.push(format!("GET /api/v2/customers/e2e-rerun-{i} 200"));
+    }
+    expected.extend(["POST /api/v2/customers 200".to_owned(); 3]);
+    assert_eq!(requests(&mock), expected);
+    assert!(
+        stderr.contains(
+            "NOTICE:  writing customers: skipped 3 row(s) whose customer_key already exists in \
+             PartnerStack (ON CONFLICT DO NOTHING): e2e-rerun-1, e2e-rerun-2, e2e-rerun-3"
+        ),
+        "{stderr}"
+    );
+    // Today the command tag is fixed before the requests go out, so it counts every row.
+    assert!(stdout.contains("INSERT 0 6"), "{stdout}");
+    for i in 1..=6 {
+        assert_eq!(holders(&mock, &format!("e2e-rerun-{i}")), 1, "e2e-rerun-{i}");
+    }
+
+    // A third run creates nothing.
+    mock.clear_requests();
+    let (_, stderr, status) = psql(&format!("{RERUN} ON CONFLICT DO NOTHING;"));
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("skipped 6 row(s)"), "{stderr}");
+    assert_eq!(mock.post_count(), 6);
+    assert!(
+        mock.requests()
+            .iter()
+            .filter(|r| r["method"] == "POST")
+            .all(|r| r["status"] == 400)
+    );
+}
+
+#[test]
+fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let partner = mock.a_partner_key();
+    mock.clear_requests();
+    // No such partner: a 400, and no customer holds the row's customer_key.
+    let err = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+             VALUES ('nd@example.org', 'no-such-partner', 'e2e-not-dup')
+             ON CONFLICT DO NOTHING",
+            &[],
+        )
+        .unwrap_err();
+    let text = error_text(&err);
+    assert!(text.contains("HTTP 400"), "{text}");
+    assert_eq!(
+        requests(&mock),
+        [
+            "POST /api/v2/customers 400",
+            "GET /api/v2/customers/e2e-not-dup 404"
+        ]
+    );
+
+    // A row without a customer_key cannot duplicate one: its 400 stands with no read.
+    mock.clear_requests();
+    let err = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key)
+             VALUES ('nd2@example.org', 'no-such-partner') ON CONFLICT DO NOTHING",
+            &[],
+        )
+        .unwrap_err();
+    assert!(error_text(&err).contains("HTTP 400"), "{}", error_text(&err));
+    assert_eq!(requests(&mock), ["POST /api/v2/customers 400"]);
+
+    // A new row under DO NOTHING is created as usual.
+    mock.clear_requests();
+    let n = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+             VALUES ('nd3@example.org', $1, 'e2e-new-under-do-nothing') ON CONFLICT DO NOTHING",
+            &[&partner],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(requests(&mock), ["POST /api/v2/customers 200"]);
+}
+
+#[test]
+fn tables_that_cannot_tell_a_duplicate_and_do_update_are_refused_before_any_request() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let customer = mock.list_all("/customers")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let partner = mock.a_partner_key();
+    mock.clear_requests();
+
+    let err = db
+        .execute(
+            "INSERT INTO partnerstack.transactions (key, amount, currency, customer_key)
+             VALUES ('e2e-oc-1', 100, 'USD', $1) ON CONFLICT DO NOTHING",
+            &[&customer],
+        )
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000");
+    let text = error_text(&err);
+    assert!(
+        text.contains(
+            "cannot INSERT ... ON CONFLICT DO NOTHING into transactions: PartnerStack answers a \
+             duplicate with a 400 whose text is not documented, and has no read of one of \
+             transactions by a key the row carries"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("nothing was sent to PartnerStack"), "{text}");
+
+    // DO UPDATE never reaches the FDW: Postgres refuses it first, with or without a target.
+    let cases = [
+        (
+            "ON CONFLICT DO UPDATE SET name = 'x'",
+            "42601",
+            "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+        ),
+        (
+            "ON CONFLICT (customer_key) DO UPDATE SET name = excluded.name",
+            "42P10",
+            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+        ),
+        (
+            "ON CONFLICT (customer_key) DO NOTHING",
+            "42P10",
+            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+        ),
+    ];
+    for (clause, code, message) in cases {
+        let err = db
+            .execute(
+                &format!(
+                    "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+                     VALUES ('du@example.org', $1, 'e2e-du') {clause}"
+                ),
+                &[&partner],
+            )
+            .unwrap_err();
+        assert_eq!(sqlstate(&err), code, "{clause}: {}", error_text(&err));
+        assert!(error_text(&err).contains(message), "{clause}: {}", error_text(&err));
+    }
+
+    // DO NOTHING contradicts insert_mode 'upsert'.
+    db.batch_execute(
+        "ALTER FOREIGN TABLE partnerstack.customers OPTIONS (ADD insert_mode 'upsert')",
+    )
+    .unwrap();
+    let err = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+             VALUES ('du@example.org', $1, 'e2e-du') ON CONFLICT DO NOTHING",
+            &[&partner],
+        )
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000");
+    assert!(
+        error_text(&err).contains("insert_mode 'upsert' updates existing objects"),
+        "{}",
+        error_text(&err)
+    );
+    assert!(mock.requests().is_empty(), "{:?}", requests(&mock));
+}
