@@ -40,9 +40,7 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
     // One request at a time, so that the order of the log is the order of the rows.
     db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1')")
         .unwrap();
-    let psql = |sql: &str| {
-        db.psql_with_args(&["-v", &format!("partner={partner}")], sql)
-    };
+    let psql = |sql: &str| db.psql_with_args(&["-v", &format!("partner={partner}")], sql);
 
     // The first run: PartnerStack refuses the 4th row; rows 1-3 stay, 5-6 are never sent.
     mock.clear_requests();
@@ -54,7 +52,10 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
         stderr.contains("row 4 of 6 failed after PartnerStack accepted 3 row(s)"),
         "{stderr}"
     );
-    assert!(stderr.contains("ON CONFLICT DO NOTHING skips the rows"), "the hint: {stderr}");
+    assert!(
+        stderr.contains("ON CONFLICT DO NOTHING skips the rows"),
+        "the hint: {stderr}"
+    );
     assert!(
         !stderr.contains("WARNING"),
         "the ERROR named every row written: no rollback WARNING repeats them: {stderr}"
@@ -72,7 +73,10 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
         expected.push("POST /api/v2/customers 400".to_owned());
         expected.push(format!("GET /api/v2/customers/e2e-rerun-{i} 200"));
     }
-    expected.extend(["POST /api/v2/customers 200".to_owned(); 3]);
+    expected.extend(std::iter::repeat_n(
+        "POST /api/v2/customers 200".to_owned(),
+        3,
+    ));
     assert_eq!(requests(&mock), expected);
     assert!(
         stderr.contains(
@@ -84,7 +88,11 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
     // Today the command tag is fixed before the requests go out, so it counts every row.
     assert!(stdout.contains("INSERT 0 6"), "{stdout}");
     for i in 1..=6 {
-        assert_eq!(holders(&mock, &format!("e2e-rerun-{i}")), 1, "e2e-rerun-{i}");
+        assert_eq!(
+            holders(&mock, &format!("e2e-rerun-{i}")),
+            1,
+            "e2e-rerun-{i}"
+        );
     }
 
     // A third run creates nothing.
@@ -135,7 +143,11 @@ fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
             &[],
         )
         .unwrap_err();
-    assert!(error_text(&err).contains("HTTP 400"), "{}", error_text(&err));
+    assert!(
+        error_text(&err).contains("HTTP 400"),
+        "{}",
+        error_text(&err)
+    );
     assert_eq!(requests(&mock), ["POST /api/v2/customers 400"]);
 
     // A new row under DO NOTHING is created as usual.
@@ -210,7 +222,11 @@ fn tables_that_cannot_tell_a_duplicate_and_do_update_are_refused_before_any_requ
             )
             .unwrap_err();
         assert_eq!(sqlstate(&err), code, "{clause}: {}", error_text(&err));
-        assert!(error_text(&err).contains(message), "{clause}: {}", error_text(&err));
+        assert!(
+            error_text(&err).contains(message),
+            "{clause}: {}",
+            error_text(&err)
+        );
     }
 
     // DO NOTHING contradicts insert_mode 'upsert'.
