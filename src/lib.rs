@@ -22,10 +22,12 @@ mod sync;
 mod table;
 mod xact;
 
-/// Library load: reserves the shared rate-limit budget when preloaded.
+/// Library load: when preloaded, reserves the shared rate-limit budget and installs the
+/// ON CONFLICT hook.
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     shared_budget::init();
+    on_conflict::install_hook();
 }
 
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);
