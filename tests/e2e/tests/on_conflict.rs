@@ -5,19 +5,13 @@
 use partnerstack_e2e::{Db, Mock, error_text, sqlstate};
 use serde_json::json;
 
-/// `METHOD path status` of every logged request (reads included), oldest first.
-fn requests(mock: &Mock) -> Vec<String> {
-    mock.requests()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["method"].as_str().unwrap_or_default(),
-                r["path"].as_str().unwrap_or_default(),
-                r["status"]
-            )
-        })
-        .collect()
+/// A mock, a database writing to it, and a partner new customers can be created for.
+fn setup() -> (Mock, Db, String) {
+    let mock = Mock::start();
+    let db = Db::with_partnerstack(&mock);
+    let partner = mock.a_partner_key();
+    mock.clear_requests();
+    (mock, db, partner)
 }
 
 /// How many customers hold `customer_key`, read from the mock itself.
@@ -34,9 +28,7 @@ const RERUN: &str = "INSERT INTO partnerstack.customers (email, partner_key, cus
 
 #[test]
 fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_rows() {
-    let mock = Mock::start();
-    let mut db = Db::with_partnerstack(&mock);
-    let partner = mock.a_partner_key();
+    let (mock, mut db, partner) = setup();
     // One request at a time, so that the order of the log is the order of the rows.
     db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1')")
         .unwrap();
@@ -77,7 +69,7 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
         "POST /api/v2/customers 200".to_owned(),
         3,
     ));
-    assert_eq!(requests(&mock), expected);
+    assert_eq!(mock.request_lines(), expected);
     assert!(
         stderr.contains(
             "NOTICE:  writing customers: skipped 3 row(s) whose customer_key already exists in \
@@ -111,10 +103,7 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
 
 #[test]
 fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
-    let mock = Mock::start();
-    let mut db = Db::with_partnerstack(&mock);
-    let partner = mock.a_partner_key();
-    mock.clear_requests();
+    let (mock, mut db, partner) = setup();
     // No such partner: a 400, and no customer holds the row's customer_key.
     let err = db
         .execute(
@@ -127,7 +116,7 @@ fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
     let text = error_text(&err);
     assert!(text.contains("HTTP 400"), "{text}");
     assert_eq!(
-        requests(&mock),
+        mock.request_lines(),
         [
             "POST /api/v2/customers 400",
             "GET /api/v2/customers/e2e-not-dup 404"
@@ -148,7 +137,7 @@ fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
         "{}",
         error_text(&err)
     );
-    assert_eq!(requests(&mock), ["POST /api/v2/customers 400"]);
+    assert_eq!(mock.request_lines(), ["POST /api/v2/customers 400"]);
 
     // A new row under DO NOTHING is created as usual.
     mock.clear_requests();
@@ -160,25 +149,19 @@ fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
         )
         .unwrap();
     assert_eq!(n, 1);
-    assert_eq!(requests(&mock), ["POST /api/v2/customers 200"]);
+    assert_eq!(mock.request_lines(), ["POST /api/v2/customers 200"]);
 }
 
 #[test]
 fn tables_that_cannot_tell_a_duplicate_and_do_update_are_refused_before_any_request() {
-    let mock = Mock::start();
-    let mut db = Db::with_partnerstack(&mock);
-    let customer = mock.list_all("/customers")[0]["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let partner = mock.a_partner_key();
-    mock.clear_requests();
+    let (mock, mut db, partner) = setup();
 
+    // Refused before the first row is read: the customer need not exist.
     let err = db
         .execute(
             "INSERT INTO partnerstack.transactions (key, amount, currency, customer_key)
-             VALUES ('e2e-oc-1', 100, 'USD', $1) ON CONFLICT DO NOTHING",
-            &[&customer],
+             VALUES ('e2e-oc-1', 100, 'USD', 'cus_any') ON CONFLICT DO NOTHING",
+            &[],
         )
         .unwrap_err();
     assert_eq!(sqlstate(&err), "0A000");
@@ -260,5 +243,5 @@ fn tables_that_cannot_tell_a_duplicate_and_do_update_are_refused_before_any_requ
         "{}",
         error_text(&err)
     );
-    assert!(mock.requests().is_empty(), "{:?}", requests(&mock));
+    assert!(mock.requests().is_empty(), "{:?}", mock.request_lines());
 }
