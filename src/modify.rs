@@ -607,9 +607,11 @@ fn fates(
     fates
 }
 
-/// The 1-based rows skipped as duplicates, for a report.
+/// The 1-based rows skipped as duplicates, in order, for a report.
 fn skipped_rows(skipped: &[(usize, &str, String)]) -> Vec<usize> {
-    skipped.iter().map(|(row, ..)| row + 1).collect()
+    let mut rows: Vec<usize> = skipped.iter().map(|(row, ..)| row + 1).collect();
+    rows.sort_unstable();
+    rows
 }
 
 /// Whether a failed write may nevertheless have been applied: a create (a POST is not

@@ -102,6 +102,55 @@ fn a_rerun_with_do_nothing_after_a_partial_failure_creates_exactly_the_missing_r
 }
 
 #[test]
+fn a_failure_after_skipped_rows_names_them_in_its_detail() {
+    let (mock, mut db, partner) = setup();
+    db.batch_execute("ALTER SERVER partnerstack_server OPTIONS (ADD max_concurrency '1')")
+        .unwrap();
+    db.execute(
+        "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+         SELECT 'sk' || i || '@example.org', $1, 'e2e-skip-' || i FROM generate_series(1, 2) i",
+        &[&partner],
+    )
+    .unwrap();
+    mock.clear_requests();
+    // Rows 1-2 exist, row 3 is new, row 4 names no partner, row 5 is never sent.
+    let err = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key, customer_key)
+             SELECT 'sk' || i || '@example.org', CASE WHEN i = 4 THEN 'no-such-partner' ELSE $1 END,
+                    'e2e-skip-' || i
+               FROM generate_series(1, 5) i
+             ON CONFLICT DO NOTHING",
+            &[&partner],
+        )
+        .unwrap_err();
+    let text = error_text(&err);
+    assert!(
+        text.contains("row 4 of 5 failed after PartnerStack accepted 1 row(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Skipped, their key already exists (ON CONFLICT DO NOTHING): rows 1, 2. Not sent: \
+             row 5."
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        mock.request_lines(),
+        [
+            "POST /api/v2/customers 400",
+            "GET /api/v2/customers/e2e-skip-1 200",
+            "POST /api/v2/customers 400",
+            "GET /api/v2/customers/e2e-skip-2 200",
+            "POST /api/v2/customers 200",
+            "POST /api/v2/customers 400",
+            "GET /api/v2/customers/e2e-skip-4 404",
+        ]
+    );
+}
+
+#[test]
 fn a_400_that_is_not_a_duplicate_still_fails_under_do_nothing() {
     let (mock, mut db, partner) = setup();
     // No such partner: a 400, and no customer holds the row's customer_key.
