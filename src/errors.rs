@@ -279,6 +279,8 @@ pub struct RowFates {
     pub unknown: Vec<usize>,
     /// The rows never sent: `first..=last`.
     pub not_sent: Option<(usize, usize)>,
+    /// Creates skipped because their key already exists (`ON CONFLICT DO NOTHING`).
+    pub skipped: Vec<usize>,
 }
 
 impl RowFates {
@@ -302,6 +304,12 @@ impl RowFates {
             text.push_str(&format!(
                 " Outcome unknown (PartnerStack may have created them): {}.",
                 row_list(&self.unknown)
+            ));
+        }
+        if !self.skipped.is_empty() {
+            text.push_str(&format!(
+                " Skipped, their key already exists (ON CONFLICT DO NOTHING): {}.",
+                row_list(&self.skipped)
             ));
         }
         match self.not_sent {
@@ -391,7 +399,9 @@ pub fn partial_write_report(e: &ApiError, progress: &WriteProgress<'_>) -> Error
         "PartnerStack writes are not transactional: the accepted rows stay. Rerun the \
          statement for the rows that were not accepted (the failing row, any other failed \
          row, the rows not sent); rows that carry their own keys (customer_key, a \
-         transaction's key) are refused as duplicates if sent twice.",
+         transaction's key) are refused as duplicates if sent twice. For customers and \
+         partnerships, rerunning the same INSERT with ON CONFLICT DO NOTHING skips the rows \
+         that exist.",
     )
 }
 

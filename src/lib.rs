@@ -12,6 +12,7 @@ mod errors;
 mod fdw;
 mod jsonb;
 mod modify;
+mod on_conflict;
 mod options;
 mod quals;
 mod scan;
@@ -19,11 +20,14 @@ mod session;
 mod shared_budget;
 mod sync;
 mod table;
+mod xact;
 
-/// Library load: reserves the shared rate-limit budget when preloaded.
+/// Library load: when preloaded, reserves the shared rate-limit budget and installs the
+/// ON CONFLICT hook.
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     shared_budget::init();
+    on_conflict::install_hook();
 }
 
 pgrx::extension_sql_file!("../sql/create_fdw.sql", name = "create_fdw", finalize);

@@ -39,6 +39,7 @@ use std::rc::Rc;
 use partnerstack_api::catalogue::{Endpoint, UpdateMethod};
 use partnerstack_api::client::Fanout;
 use partnerstack_api::error::excerpt;
+use partnerstack_api::on_conflict::{Created, create_unless_duplicate};
 use partnerstack_api::options::InsertMode;
 use partnerstack_api::write::{
     self, ConfirmRead, Method, Upsert, WriteError, WriteRequest, plan_delete, plan_insert,
@@ -74,26 +75,33 @@ enum Pending {
     Upsert(Upsert),
 }
 
-/// What one sent write gave: its outcome, and the update verb the server answered to.
-type Sent = (WriteOutcome, Option<Method>);
+/// What one sent write gave: its outcome (a create may be skipped as a duplicate under
+/// `ON CONFLICT DO NOTHING`), and the update verb the server answered to.
+type Sent = (Created, Option<Method>);
 
 impl Pending {
-    /// Sends the write with its rules (PUT then PATCH, upsert), on a request thread.
+    /// Sends the write with its rules (PUT then PATCH, upsert, a create skipped as a duplicate
+    /// of `skip_duplicates`), on a request thread.
     fn send(
         &self,
         client: &Client,
         pinned: Option<UpdateMethod>,
+        skip_duplicates: Option<&'static Resource>,
         stats: &mut Stats,
     ) -> Result<Sent, ApiError> {
-        match self {
-            Pending::Create(r) | Pending::Delete(r) => client.write(r, stats).map(|o| (o, None)),
-            Pending::Update(r) => write::update(client, r, pinned, stats).map(|o| {
-                let verb = o.method;
-                (o, Some(verb))
-            }),
-            Pending::Upsert(u) => {
-                write::upsert(client, u, pinned, stats).map(|o| (o.outcome, o.update_method))
+        match (self, skip_duplicates) {
+            (Pending::Create(r), Some(resource)) => {
+                create_unless_duplicate(client, resource, r, stats).map(|c| (c, None))
             }
+            (Pending::Create(r) | Pending::Delete(r), _) => {
+                client.write(r, stats).map(|o| (Created::New(o), None))
+            }
+            (Pending::Update(r), _) => write::update(client, r, pinned, stats).map(|o| {
+                let verb = o.method;
+                (Created::New(o), Some(verb))
+            }),
+            (Pending::Upsert(u), _) => write::upsert(client, u, pinned, stats)
+                .map(|o| (Created::New(o.outcome), o.update_method)),
         }
     }
 
@@ -165,10 +173,8 @@ pub struct ModifyState {
     concurrency: usize,
     /// Inserted rows held before they are sent (`batch_size`, the table's else the server's).
     pub batch_size: usize,
-    /// The statement's `ON CONFLICT` action (`ONCONFLICT_NONE` without one); a plain INSERT
-    /// for now.
-    #[allow(dead_code)] // For the ON CONFLICT handling to come.
-    pub on_conflict: pg_sys::OnConflictAction::Type,
+    /// `ON CONFLICT DO NOTHING`: creates refused as duplicates of this resource are skipped.
+    skip_duplicates: Option<&'static Resource>,
     /// Rows of the statement handed over so far: a row's number in messages is its place in
     /// the statement, whichever batch it went out with.
     rows: usize,
@@ -179,6 +185,8 @@ pub struct ModifyState {
     addressed: std::collections::HashSet<String>,
     /// Rows PartnerStack accepted so far (0-based row of the statement, key), over every batch.
     accepted: Vec<(usize, String)>,
+    /// Creates skipped as duplicates so far (0-based row, the key column and its value).
+    skipped: Vec<(usize, &'static str, String)>,
     stats: Stats,
 }
 
@@ -199,23 +207,27 @@ impl ModifyState {
         table
             .check_rowid_column(resource, &table_map.name)
             .unwrap_or_else(|e| raise_option(&e));
+        let upsert = table.insert_mode == InsertMode::Upsert;
+        let skip_duplicates =
+            crate::on_conflict::check(resource, crate::on_conflict::action(on_conflict), upsert);
         let pinned = server
             .update_method
             .or_else(|| UPDATE_METHODS.with(|m| m.borrow().get(&serverid).copied()));
         ModifyState {
             resource,
             client: cached_client(config, &format!("writing {}", table_map.name)),
-            upsert: table.insert_mode == InsertMode::Upsert,
+            upsert,
             batch_size: table.batch_size.unwrap_or(server.batch_size),
             table: table_map.name,
             serverid,
             pinned,
             concurrency: server.max_concurrency,
-            on_conflict,
+            skip_duplicates,
             rows: 0,
             pending: Vec::new(),
             addressed: std::collections::HashSet::new(),
             accepted: Vec::new(),
+            skipped: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -230,11 +242,33 @@ impl ModifyState {
         &self.stats
     }
 
-    /// Keys of the rows PartnerStack accepted so far, in statement order.
-    pub fn accepted_keys(&self) -> Vec<String> {
+    /// Keys of the rows PartnerStack accepted so far, in statement order, for the statement's
+    /// ERROR: the transaction's rollback WARNING then counts them without naming them again.
+    pub fn reported_keys(&self) -> Vec<String> {
+        crate::xact::listed(&self.table, self.accepted.len());
         let mut accepted = self.accepted.clone();
         accepted.sort_unstable_by_key(|(row, _)| *row);
         accepted.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// The 1-based rows skipped as duplicates so far, in order, for a report.
+    fn skipped_rows(&self) -> Vec<usize> {
+        let mut rows: Vec<usize> = self.skipped.iter().map(|(row, ..)| row + 1).collect();
+        rows.sort_unstable();
+        rows
+    }
+
+    /// Ends the statement: sends what is held, then says which rows were skipped as
+    /// duplicates (ON CONFLICT DO NOTHING), if any.
+    pub fn end(&mut self) -> Result<(), ErrorReport> {
+        self.finish()?;
+        if let Some((_, column, _)) = self.skipped.first() {
+            let mut skipped = self.skipped.clone();
+            skipped.sort_unstable_by_key(|(row, ..)| *row);
+            let keys: Vec<String> = skipped.into_iter().map(|(.., key)| key).collect();
+            crate::on_conflict::notice_skipped(&self.table, column, &keys);
+        }
+        Ok(())
     }
 
     /// Validates one inserted row.
@@ -288,7 +322,7 @@ impl ModifyState {
             write_report(e, row)
         } else {
             let sent = self.rows - self.pending.len();
-            write_report_after_sent(e, row, sent, &self.table, &self.accepted_keys())
+            write_report_after_sent(e, row, sent, &self.table, &self.reported_keys())
         }
     }
 
@@ -313,14 +347,15 @@ impl ModifyState {
             .collect()
     }
 
-    /// Sends every queued write and returns their outcomes, in row order: up to
+    /// Sends every queued write and returns their outcomes, in row order (`None` for a create
+    /// skipped as a duplicate under ON CONFLICT DO NOTHING): up to
     /// `max_concurrency` at once, in statement order, with the rows that address the same
     /// object one after the other. An update whose verb the server has not answered yet (PUT,
     /// or PATCH after a 405) is sent alone first, so that the others use the verb it finds.
     /// Once a row fails nothing more is sent; the rows already in flight are waited for, so
     /// the ERROR says exactly which rows of the statement PartnerStack accepted (in this batch
     /// and the earlier ones), which failed or have no known outcome, and which were never sent.
-    pub fn finish(&mut self) -> Result<Vec<WriteOutcome>, ErrorReport> {
+    pub fn finish(&mut self) -> Result<Vec<Option<WriteOutcome>>, ErrorReport> {
         let pending = std::mem::take(&mut self.pending);
         let count = pending.len();
         // Statement row (0-based) of pending[0].
@@ -329,6 +364,7 @@ impl ModifyState {
         // Rows in flight (index into `pending`) and the objects they address.
         let mut in_flight: HashMap<usize, Vec<String>> = HashMap::new();
         let mut outcomes: Vec<Option<WriteOutcome>> = (0..count).map(|_| None).collect();
+        let skip_duplicates = self.skip_duplicates;
         let mut failed: Vec<(usize, ApiError)> = Vec::new();
         // A row whose request thread could not start: failed, but certainly not sent.
         let mut unsent: Option<usize> = None;
@@ -346,7 +382,7 @@ impl ModifyState {
                 }
                 let (job, pinned) = (write.clone(), self.pinned);
                 let started = fanout.start(&self.client, next, move |client, stats| {
-                    job.send(client, pinned, stats)
+                    job.send(client, pinned, skip_duplicates, stats)
                 });
                 if let Err(e) = started {
                     // Reported like a refused row once the rows in flight are in.
@@ -369,12 +405,13 @@ impl ModifyState {
                     let mut rows: Vec<usize> = in_flight.keys().map(|i| first + i + 1).collect();
                     rows.sort_unstable();
                     failed.sort_unstable_by_key(|(row, _)| *row);
-                    let fates = fates(&pending, first, self.rows, &failed, unsent, next);
+                    let mut fates = fates(&pending, first, self.rows, &failed, unsent, next);
+                    fates.skipped = self.skipped_rows();
                     raise_cancelled_write(
                         &self.table,
                         &rows,
                         self.rows,
-                        &self.accepted_keys(),
+                        &self.reported_keys(),
                         &fates,
                     )
                 }
@@ -382,22 +419,26 @@ impl ModifyState {
             self.stats.add(&done.stats);
             in_flight.remove(&done.tag);
             match done.result {
-                Ok((outcome, verb)) => {
+                Ok((Created::New(outcome), verb)) => {
                     if let Some(verb) = verb {
                         self.remember(verb);
                     }
                     self.accept(first + done.tag, &outcome);
                     outcomes[done.tag] = Some(outcome);
                 }
+                Ok((Created::Duplicate { column, value }, _)) => {
+                    self.skipped.push((first + done.tag, column, value));
+                }
                 Err(e) => failed.push((done.tag, e)),
             }
         }
         if failed.is_empty() {
-            return Ok(outcomes.into_iter().flatten().collect());
+            return Ok(outcomes);
         }
         failed.sort_unstable_by_key(|(row, _)| *row);
         let (index, error) = failed.remove(0);
-        let others = fates(&pending, first, self.rows, &failed, unsent, next);
+        let mut others = fates(&pending, first, self.rows, &failed, unsent, next);
+        others.skipped = self.skipped_rows();
         Err(self.failure_report(
             &pending[index],
             first + index,
@@ -410,6 +451,7 @@ impl ModifyState {
     /// Where a row's write is known accepted by PartnerStack (`row` 0-based in the statement).
     fn accept(&mut self, row: usize, outcome: &WriteOutcome) {
         let key = outcome.key.clone().unwrap_or_else(|| "(no key)".into());
+        crate::xact::written(&self.table, &key);
         self.accepted.push((row, key));
     }
 
@@ -423,7 +465,7 @@ impl ModifyState {
         not_sent: bool,
         others: &RowFates,
     ) -> ErrorReport {
-        let keys = self.accepted_keys();
+        let keys = self.reported_keys();
         let unknown = !not_sent && outcome_unknown(write, error);
         if keys.is_empty() && self.rows == 1 && !unknown {
             return api_report(error, &format!("writing {}", self.table));

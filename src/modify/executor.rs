@@ -290,7 +290,8 @@ pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(
 }
 
 /// ExecForeignInsert: validates the row; sends it at once when the statement needs the
-/// answer (and fills the slot from it), else when `batch_size` rows are held (COPY).
+/// answer (and fills the slot from it; no slot, so not counted, for a row skipped as a
+/// duplicate under ON CONFLICT DO NOTHING), else when `batch_size` rows are held (COPY).
 ///
 /// # Safety
 /// Called by the executor with a live result relation of this wrapper and the row's slot.
@@ -306,19 +307,23 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
         begun(rinfo, |target| {
             let row = target.row_of(slot, None);
             check(target.state.insert(&row));
-            if let Some(outcome) = target.send_now().last() {
-                target.fill(slot, outcome);
-            } else if target.state.pending() >= target.state.batch_size {
-                check(target.state.finish());
+            match target.send_now().pop() {
+                Some(Some(outcome)) => target.fill(slot, &outcome),
+                Some(None) => return std::ptr::null_mut(),
+                None if target.state.pending() >= target.state.batch_size => {
+                    check(target.state.finish());
+                }
+                None => {}
             }
+            slot
         })
-    };
-    slot
+    }
 }
 
 /// ExecForeignBatchInsert: validates every row of the batch, then sends them all (see
 /// [`ModifyState::finish`]) and fills each slot from PartnerStack's answer, so that the AFTER
-/// ROW triggers Postgres fires on them see the row as created.
+/// ROW triggers Postgres fires on them see the row as created. Rows skipped as duplicates
+/// (ON CONFLICT DO NOTHING) move behind the ones returned: not counted, no trigger.
 ///
 /// # Safety
 /// Called by the executor with a live result relation of this wrapper, `*num_slots` slots and
@@ -328,24 +333,33 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     _estate: *mut pg_sys::EState,
     rinfo: *mut pg_sys::ResultRelInfo,
     slots: *mut *mut pg_sys::TupleTableSlot,
-    _plan_slots: *mut *mut pg_sys::TupleTableSlot,
+    plan_slots: *mut *mut pg_sys::TupleTableSlot,
     num_slots: *mut std::ffi::c_int,
 ) -> *mut *mut pg_sys::TupleTableSlot {
     // SAFETY: per the caller: `slots` holds `*num_slots` live slots of the relation.
     unsafe {
-        let batch = std::slice::from_raw_parts(slots, *num_slots as usize);
+        let count = *num_slots as usize;
+        let batch = std::slice::from_raw_parts_mut(slots, count);
+        let plan_batch = std::slice::from_raw_parts_mut(plan_slots, count);
         let inserted = begun(rinfo, |target| {
-            for &slot in batch {
+            // Rows held before the batch (none that Postgres sends) go out first.
+            let held = target.state.pending();
+            for &slot in batch.iter() {
                 let row = target.row_of(slot, None);
                 check(target.state.insert(&row));
             }
             let outcomes = check(target.state.finish());
-            // The batch's rows are the last ones sent.
-            let skip = outcomes.len().saturating_sub(batch.len());
-            for (&slot, outcome) in batch.iter().zip(&outcomes[skip..]) {
-                target.fill(slot, outcome);
+            let mut inserted = 0;
+            for (i, outcome) in outcomes[held..].iter().enumerate() {
+                if let Some(outcome) = outcome {
+                    // Postgres pairs slots and plan slots by position and clears them all.
+                    batch.swap(inserted, i);
+                    plan_batch.swap(inserted, i);
+                    target.fill(batch[inserted], outcome);
+                    inserted += 1;
+                }
             }
-            outcomes.len().min(batch.len())
+            inserted
         });
         *num_slots = inserted as std::ffi::c_int;
     }
@@ -376,8 +390,8 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
                 // The same object reached twice through a join: written once, counted once.
                 return std::ptr::null_mut();
             }
-            if let Some(outcome) = target.send_now().last() {
-                target.fill(slot, outcome);
+            if let Some(Some(outcome)) = target.send_now().pop() {
+                target.fill(slot, &outcome);
             }
             slot
         })
@@ -424,7 +438,7 @@ pub unsafe extern "C-unwind" fn end_foreign_modify(
     // SAFETY: per the caller; no borrow of the state is live here, and the query's memory
     // context still holds its header.
     unsafe {
-        with_target(rinfo, |target| check(target.state.finish()));
+        with_target(rinfo, |target| check(target.state.end()));
         owned::free((*rinfo).ri_FdwState);
         (*rinfo).ri_FdwState = std::ptr::null_mut();
     }
@@ -463,7 +477,7 @@ impl WriteTarget {
 
     /// Sends the held rows now when each row goes out as it comes, with their outcomes;
     /// nothing otherwise.
-    fn send_now(&mut self) -> Vec<WriteOutcome> {
+    fn send_now(&mut self) -> Vec<Option<WriteOutcome>> {
         match self.mode {
             Mode::PerRow => check(self.state.finish()),
             Mode::Held => Vec::new(),
@@ -534,7 +548,7 @@ impl WriteTarget {
             &self.table.name,
             own_key.as_deref(),
             rowid_column_name(self.table.resource),
-            &self.state.accepted_keys(),
+            &self.state.reported_keys(),
         ))
     }
 

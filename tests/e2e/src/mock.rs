@@ -198,15 +198,13 @@ impl Mock {
         self.requests()
             .iter()
             .filter(|r| r["method"] != "GET")
-            .map(|r| {
-                format!(
-                    "{} {} {}",
-                    r["method"].as_str().unwrap_or_default(),
-                    r["path"].as_str().unwrap_or_default(),
-                    r["status"]
-                )
-            })
+            .map(request_line)
             .collect()
+    }
+
+    /// Every logged request, reads included, as `METHOD path status`, oldest first.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests().iter().map(request_line).collect()
     }
 
     /// Empties the request log.
@@ -347,4 +345,14 @@ pub fn request_param(request: &Value, name: &str) -> Option<String> {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (k == name).then(|| v.to_owned())
         })
+}
+
+/// A logged request as `METHOD path status`.
+fn request_line(request: &Value) -> String {
+    format!(
+        "{} {} {}",
+        request["method"].as_str().unwrap_or_default(),
+        request["path"].as_str().unwrap_or_default(),
+        request["status"]
+    )
 }
