@@ -166,6 +166,21 @@ pub fn write_report(e: &WriteError, row: usize) -> ErrorReport {
     ))
 }
 
+/// The ERROR report of row `row`, refused before any of its table's rows was sent, when the
+/// statement already wrote `elsewhere` rows through its other tables (partitions, CTEs).
+#[track_caller]
+pub fn write_report_after_other_tables(
+    e: &WriteError,
+    row: usize,
+    elsewhere: usize,
+) -> ErrorReport {
+    write_error(e).set_detail(format!(
+        "Row {row} of the statement; nothing of this table was sent, but the statement already \
+         wrote {elsewhere} row(s) to PartnerStack through its other tables: they stay, and the \
+         WARNING at the end of the transaction lists them."
+    ))
+}
+
 /// The ERROR report of row `row` that cannot be written after the statement's first `sent`
 /// rows went out (RETURNING sends each row as it comes, an INSERT each `batch_size` rows): what
 /// PartnerStack accepted of them stays, and is listed; the rows held since were not sent.
@@ -448,4 +463,26 @@ fn shorten(keys: &[String]) -> String {
     } else {
         shown.join(", ")
     }
+}
+
+/// The ERROR of a statement refused midway, before the request of the row at hand: `message`
+/// says why; the DETAIL says what PartnerStack already accepted of `table` in this statement
+/// (those rows stay), or that nothing was sent.
+#[track_caller]
+pub fn refused_midway_report(
+    code: PgSqlErrorCode,
+    message: String,
+    table: &str,
+    accepted: &[String],
+) -> ErrorReport {
+    let detail = if accepted.is_empty() {
+        format!("Nothing of this statement was sent to PartnerStack for {table}.")
+    } else {
+        format!(
+            "PartnerStack accepted {} row(s) of {table} in this statement so far; they stay: {}.",
+            accepted.len(),
+            shorten(accepted)
+        )
+    };
+    error(code, message).set_detail(detail)
 }

@@ -52,7 +52,8 @@ use supabase_wrappers::prelude::{Cell, Row};
 
 use crate::errors::{
     RowFates, WriteProgress, api_report, partial_write_report, raise_cancelled_write, raise_option,
-    write_outcome_unknown_report, write_report, write_report_after_sent,
+    write_outcome_unknown_report, write_report, write_report_after_other_tables,
+    write_report_after_sent,
 };
 use crate::options::{client_config, server_options};
 use crate::session::cached_client;
@@ -319,7 +320,11 @@ impl ModifyState {
     fn refused_row(&self, e: &WriteError) -> ErrorReport {
         let row = self.rows + 1;
         if self.rows == self.pending.len() {
-            write_report(e, row)
+            // Another table of the statement (a partition, a writable CTE) may have written.
+            match crate::xact::written_by_statement() {
+                0 => write_report(e, row),
+                elsewhere => write_report_after_other_tables(e, row, elsewhere),
+            }
         } else {
             let sent = self.rows - self.pending.len();
             write_report_after_sent(e, row, sent, &self.table, &self.reported_keys())
@@ -546,7 +551,12 @@ fn to_value(cell: &Cell) -> Result<Value<'static>, String> {
         // Microseconds since 2000-01-01 → milliseconds since 1970 (PartnerStack's unit); finer
         // precision than the API keeps is truncated.
         Cell::Timestamptz(ts) => {
-            let micros = ts.into_inner() + POSTGRES_EPOCH_OFFSET_MICROS;
+            // `infinity` and `-infinity` are the extremes of the range: no instant to send.
+            let micros = ts
+                .into_inner()
+                .checked_add(POSTGRES_EPOCH_OFFSET_MICROS)
+                .filter(|_| ts.is_finite())
+                .ok_or_else(|| format!("the timestamp {ts}, which is not an instant"))?;
             Value::TimestampMs(micros.div_euclid(1000))
         }
         Cell::Json(j) => Value::Json(Cow::Owned(j.0.to_string())),

@@ -22,6 +22,8 @@ thread_local! {
     static LEDGER: RefCell<Ledger> = RefCell::new(Ledger::default());
     /// Whether the callbacks are registered in this backend.
     static REGISTERED: Cell<bool> = const { Cell::new(false) };
+    /// Rows written by the statement that started at this time (its start timestamp).
+    static STATEMENT: Cell<(pg_sys::TimestampTz, usize)> = const { Cell::new((0, 0)) };
 }
 
 /// Records a row PartnerStack accepted: `key` of `table`.
@@ -30,6 +32,29 @@ pub fn written(table: &str, key: &str) {
     // SAFETY: reads the backend's current subtransaction id; a write runs inside one.
     let subxact = unsafe { pg_sys::GetCurrentSubTransactionId() };
     LEDGER.with(|l| l.borrow_mut().written(subxact, table, key));
+    // SAFETY: reads the backend's current statement start time.
+    let statement = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    STATEMENT.with(|s| {
+        let (started, rows) = s.get();
+        s.set((statement, if started == statement { rows + 1 } else { 1 }));
+    });
+}
+
+/// A statement's writes are over ([`written_by_statement`] counts from zero again): its rows
+/// were all validated before its tables end, and a next statement may share its start time
+/// (several in one query string).
+pub fn statement_ended() {
+    STATEMENT.with(|s| s.set((0, 0)));
+}
+
+/// Rows the current (top-level) statement wrote so far, through every table it writes.
+pub fn written_by_statement() -> usize {
+    // SAFETY: reads the backend's current statement start time.
+    let statement = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    STATEMENT.with(|s| match s.get() {
+        (started, rows) if started == statement => rows,
+        _ => 0,
+    })
 }
 
 /// Notes that the ERROR of the statement that wrote the last `rows` accepted rows of `table`

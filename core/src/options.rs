@@ -302,9 +302,10 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "batch_size",
         scopes: SERVER_AND_TABLE,
+        // Postgres makes a slot per held row: some 17 kB a row at peak (README, Batches).
         check: Check::Count {
             min: 1,
-            max: 100_000,
+            max: 10_000,
         },
         default: OptionDefault::Number(DEFAULT_BATCH_SIZE),
         doc: "rows an INSERT or COPY validates before it sends them (see [Writes](#writes)); a table's own value wins",

@@ -554,5 +554,7 @@ fn batch_size_is_set_on_the_server_and_overridden_by_a_table() {
     for scope in [Scope::Server, Scope::Table] {
         let problem = invalid_value(scope, "batch_size", "0");
         assert!(problem.contains("batch_size"), "{problem}");
+        let problem = invalid_value(scope, "batch_size", "10001");
+        assert!(problem.contains("batch_size"), "{problem}");
     }
 }

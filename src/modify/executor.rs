@@ -15,7 +15,7 @@ use supabase_wrappers::prelude::{Cell, Row};
 
 use super::ModifyState;
 use super::planner::WHOLE_ROW;
-use crate::errors::{raise, raise_mapping, unaddressable_row_report};
+use crate::errors::{raise, refused_midway_report, unaddressable_row_report};
 use crate::scan::owned;
 use crate::table::{TableMap, to_datum};
 
@@ -37,6 +37,13 @@ pub(super) struct WriteTarget {
     pub(super) state: ModifyState,
     table: TableMap,
     mode: Mode,
+    /// The statement's operation on this relation (an UPDATE's relation also sees the
+    /// DELETE of a row that moves to another partition).
+    operation: pg_sys::CmdType::Type,
+    /// A BEFORE ROW INSERT trigger: Postgres hands such rows over one by one.
+    before_row_insert: bool,
+    /// A BEFORE ROW UPDATE trigger may change columns the statement does not set.
+    before_row_update: bool,
     /// Live attributes (1-based) with their names and types, in order: the row of an INSERT.
     attributes: Vec<(i16, String, pg_sys::Oid)>,
     /// Catalogue column of each entry of `attributes`: what an answer fills in.
@@ -127,6 +134,14 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
                 pg_sys::CmdType::CMD_UPDATE => (*trigdesc).trig_update_after_row,
                 _ => (*trigdesc).trig_delete_after_row,
             };
+        let before_row = |insert: bool| {
+            !trigdesc.is_null()
+                && if insert {
+                    (*trigdesc).trig_insert_before_row
+                } else {
+                    (*trigdesc).trig_update_before_row
+                }
+        };
         let mode = if begun.returning || begun.with_check || after_row {
             Mode::PerRow
         } else {
@@ -186,6 +201,9 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
             state,
             table,
             mode,
+            operation: begun.operation,
+            before_row_insert: before_row(true),
+            before_row_update: before_row(false),
             attributes,
             wanted,
             updated,
@@ -254,6 +272,23 @@ pub unsafe extern "C-unwind" fn begin_foreign_insert(
     // SAFETY: per the caller; the returning and WITH CHECK lists of a routed partition are set
     // before this call (ExecInitPartitionInfo), COPY has neither.
     unsafe {
+        if !(*rinfo).ri_FdwState.is_null() {
+            // An UPDATE of a partitioned table moves a row into a foreign partition that the
+            // same statement updates: Postgres lends us that relation, already begun.
+            let refusal = with_target(rinfo, |target| {
+                refused_midway_report(
+                    PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "cannot move rows into foreign table {} while the same UPDATE updates it",
+                        target.table.name
+                    ),
+                    &target.table.name,
+                    &target.state.reported_keys(),
+                )
+                .set_hint("Update the rows of each partition in a statement of its own.")
+            });
+            raise(refusal.expect("the state is attached"));
+        }
         let plan = (*mtstate).ps.plan as *mut pg_sys::ModifyTable;
         let begun = Begun {
             operation: pg_sys::CmdType::CMD_INSERT,
@@ -283,6 +318,9 @@ pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(
     unsafe {
         with_target(rinfo, |target| match target.mode {
             Mode::PerRow => 1,
+            // Postgres sends held batches before each BEFORE ROW trigger: rows come one by
+            // one then, and ExecForeignInsert holds them up to batch_size itself.
+            Mode::Held if target.before_row_insert => 1,
             Mode::Held => target.state.batch_size as std::ffi::c_int,
         })
     }
@@ -308,7 +346,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
             let row = target.row_of(slot, None);
             check(target.state.insert(&row));
             match target.send_now().pop() {
-                Some(Some(outcome)) => target.fill(slot, &outcome),
+                Some(Some(outcome)) => target.fill_or_raise(slot, &outcome),
                 Some(None) => return std::ptr::null_mut(),
                 None if target.state.pending() >= target.state.batch_size => {
                     check(target.state.finish());
@@ -321,9 +359,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
 }
 
 /// ExecForeignBatchInsert: validates every row of the batch, then sends them all (see
-/// [`ModifyState::finish`]) and fills each slot from PartnerStack's answer, so that the AFTER
-/// ROW triggers Postgres fires on them see the row as created. Rows skipped as duplicates
-/// (ON CONFLICT DO NOTHING) move behind the ones returned: not counted, no trigger.
+/// [`ModifyState::finish`]). Only held rows come in batches: no RETURNING, trigger or check
+/// reads the slots, which keep the rows as given. Rows skipped as duplicates (ON CONFLICT DO
+/// NOTHING) move behind the ones returned: not counted.
 ///
 /// # Safety
 /// Called by the executor with a live result relation of this wrapper, `*num_slots` slots and
@@ -351,11 +389,10 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
             let outcomes = check(target.state.finish());
             let mut inserted = 0;
             for (i, outcome) in outcomes[held..].iter().enumerate() {
-                if let Some(outcome) = outcome {
+                if outcome.is_some() {
                     // Postgres pairs slots and plan slots by position and clears them all.
                     batch.swap(inserted, i);
                     plan_batch.swap(inserted, i);
-                    target.fill(batch[inserted], outcome);
                     inserted += 1;
                 }
             }
@@ -385,13 +422,19 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     unsafe {
         begun(rinfo, |target| {
             let key = check(target.address(plan_slot, slot));
-            let row = target.row_of(slot, Some(&target.updated));
+            let columns = if target.before_row_update {
+                // What the statement sets, and what its trigger changed besides.
+                target.changed_columns(plan_slot, slot)
+            } else {
+                target.updated.clone()
+            };
+            let row = target.row_of(slot, Some(&columns));
             if !check(target.state.update(&key, &row)) {
                 // The same object reached twice through a join: written once, counted once.
                 return std::ptr::null_mut();
             }
             if let Some(Some(outcome)) = target.send_now().pop() {
-                target.fill(slot, &outcome);
+                target.fill_or_raise(slot, &outcome);
             }
             slot
         })
@@ -415,6 +458,22 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     // SAFETY: per the caller.
     unsafe {
         begun(rinfo, |target| {
+            if target.operation == pg_sys::CmdType::CMD_UPDATE {
+                // An UPDATE of a partitioned table moves this row to another partition: the
+                // move would delete the object from PartnerStack.
+                raise(
+                    refused_midway_report(
+                        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "cannot move a row out of foreign table {}: it would be deleted from PartnerStack",
+                            target.table.name
+                        ),
+                        &target.table.name,
+                        &target.state.reported_keys(),
+                    )
+                    .set_hint("DELETE the objects from the foreign table explicitly, and INSERT the rows where they belong."),
+                );
+            }
             target.store_whole_row(plan_slot, slot);
             let key = check(target.address(plan_slot, slot));
             if !check(target.state.delete(&key)) {
@@ -439,6 +498,7 @@ pub unsafe extern "C-unwind" fn end_foreign_modify(
     // context still holds its header.
     unsafe {
         with_target(rinfo, |target| check(target.state.end()));
+        crate::xact::statement_ended();
         owned::free((*rinfo).ri_FdwState);
         (*rinfo).ri_FdwState = std::ptr::null_mut();
     }
@@ -591,21 +651,47 @@ impl WriteTarget {
         unsafe { (*slot).tts_tableOid }
     }
 
-    /// Fills `slot` with the object of PartnerStack's answer, mapped as a scan maps it; an
-    /// answer without an object leaves the slot as it is.
+    /// Fills `slot` from the answer ([`WriteTarget::fill`]); an answer that cannot be read is
+    /// an ERROR that says the write itself was accepted, with the statement's accepted keys.
     ///
     /// # Safety
     /// `slot` is a live slot of the relation.
-    unsafe fn fill(&self, slot: *mut pg_sys::TupleTableSlot, outcome: &WriteOutcome) {
-        let Some(data) = &outcome.data else { return };
-        let Ok(raw) = serde_json::value::to_raw_value(data) else {
-            return;
+    unsafe fn fill_or_raise(&self, slot: *mut pg_sys::TupleTableSlot, outcome: &WriteOutcome) {
+        // SAFETY: per the caller.
+        if let Err(why) = unsafe { self.fill(slot, outcome) } {
+            let key = outcome.key.as_deref().unwrap_or("(no key)");
+            raise(
+                refused_midway_report(
+                    PgSqlErrorCode::ERRCODE_FDW_INVALID_DATA_TYPE,
+                    format!(
+                        "writing {}: PartnerStack accepted the row ({key}), but its answer cannot be returned: {why}",
+                        self.table.name
+                    ),
+                    &self.table.name,
+                    &self.state.reported_keys(),
+                )
+                .set_hint("The write itself succeeded: do not send it again."),
+            );
+        }
+    }
+
+    /// Fills `slot` with the object of PartnerStack's answer, mapped as a scan maps it; an
+    /// answer without an object leaves the slot as it is (the row as sent).
+    ///
+    /// # Safety
+    /// `slot` is a live slot of the relation.
+    unsafe fn fill(
+        &self,
+        slot: *mut pg_sys::TupleTableSlot,
+        outcome: &WriteOutcome,
+    ) -> Result<(), String> {
+        let Some(data) = &outcome.data else {
+            return Ok(());
         };
-        let Ok(item) = Item::parse(raw, None) else {
-            return;
-        };
-        let values: Vec<Value<'_>> = map_item(self.table.resource, &item, &self.wanted)
-            .unwrap_or_else(|e| raise_mapping(&e));
+        let raw = serde_json::value::to_raw_value(data).map_err(|e| e.to_string())?;
+        let item = Item::parse(raw, None).map_err(|e| e.to_string())?;
+        let values: Vec<Value<'_>> =
+            map_item(self.table.resource, &item, &self.wanted).map_err(|e| e.to_string())?;
         // SAFETY: per the caller; the values and nulls arrays have `natts` entries, the datums
         // are built in the scratch context and copied into the slot's own (materialize) before
         // it is reset.
@@ -629,6 +715,67 @@ impl WriteTarget {
                 materialize(slot);
             })
         }
+        Ok(())
+    }
+
+    /// UPDATE with a BEFORE ROW trigger: the attributes the statement sets, and those whose
+    /// new value differs from the row as read (the trigger changed them).
+    ///
+    /// # Safety
+    /// `plan_slot` holds the plan's junk columns (the whole row as read among them); `slot` the
+    /// new row.
+    unsafe fn changed_columns(
+        &self,
+        plan_slot: *mut pg_sys::TupleTableSlot,
+        slot: *mut pg_sys::TupleTableSlot,
+    ) -> Vec<i16> {
+        let mut columns = self.updated.clone();
+        if self.whole_row_junk <= 0 {
+            return columns;
+        }
+        // SAFETY: per the caller; the whole-row datum is a composite of the relation's row
+        // type, deformed in the scratch context with the slot's descriptor; the comparison
+        // reads both rows' datums with each attribute's own length and passing convention.
+        unsafe {
+            self.in_scratch(|| {
+                let (datum, isnull) = attribute(plan_slot, self.whole_row_junk);
+                if isnull {
+                    return;
+                }
+                let header =
+                    pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+                let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+                tuple.t_len = pgrx::varlena::varsize_any(header as *const pg_sys::varlena) as u32;
+                tuple.t_data = header;
+                let desc = (*slot).tts_tupleDescriptor;
+                let natts = (*desc).natts as usize;
+                let mut old = vec![pg_sys::Datum::from(0usize); natts];
+                let mut old_null = vec![true; natts];
+                pg_sys::heap_deform_tuple(
+                    &mut tuple,
+                    desc,
+                    old.as_mut_ptr(),
+                    old_null.as_mut_ptr(),
+                );
+                for (attnum, _, _) in &self.attributes {
+                    if columns.contains(attnum) {
+                        continue;
+                    }
+                    let i = *attnum as usize - 1;
+                    let att = &*(*desc).attrs.as_ptr().add(i);
+                    let (new, new_null) = attribute(slot, *attnum);
+                    let same = match (old_null[i], new_null) {
+                        (true, true) => true,
+                        (false, false) => same_image(old[i], new, att.attbyval, att.attlen),
+                        _ => false,
+                    };
+                    if !same {
+                        columns.push(*attnum);
+                    }
+                }
+            })
+        };
+        columns
     }
 }
 
@@ -644,6 +791,34 @@ unsafe fn attribute(slot: *mut pg_sys::TupleTableSlot, attnum: i16) -> (pg_sys::
         }
         let i = attnum as usize - 1;
         (*(*slot).tts_values.add(i), *(*slot).tts_isnull.add(i))
+    }
+}
+
+/// Whether two datums of one attribute hold the same bytes (Postgres' datumIsEqual, which
+/// pgrx does not bind). A value stored two ways (compressed and not) counts as changed: it is
+/// then sent, unchanged, which is harmless.
+///
+/// # Safety
+/// Both datums are non-null values of an attribute passed `by_val` with length `len`.
+unsafe fn same_image(a: pg_sys::Datum, b: pg_sys::Datum, by_val: bool, len: i16) -> bool {
+    if by_val {
+        return a == b;
+    }
+    // SAFETY: per the caller: by-reference datums point to `len` bytes, a varlena (-1) or a
+    // NUL-terminated string (-2).
+    unsafe {
+        let bytes = |d: pg_sys::Datum| -> &[u8] {
+            let p = d.cast_mut_ptr::<u8>();
+            let n = match len {
+                -1 => pgrx::varlena::varsize_any(p as *const pg_sys::varlena),
+                -2 => std::ffi::CStr::from_ptr(p as *const std::ffi::c_char)
+                    .to_bytes()
+                    .len(),
+                n => n as usize,
+            };
+            std::slice::from_raw_parts(p, n)
+        };
+        bytes(a) == bytes(b)
     }
 }
 

@@ -586,3 +586,183 @@ fn pgjdbc_get_generated_keys_returns_partnerstacks_keys() {
         assert_eq!(*line, format!("{ck} {key}"));
     }
 }
+
+/// An UPDATE of a partitioned parent does not move a row into a foreign partition it also
+/// updates (Postgres would lend us that relation for the insert): refused before any request.
+/// Out of one, Postgres moves nothing (it does not check a foreign partition's constraint).
+#[test]
+fn an_update_that_moves_rows_across_a_foreign_partition_is_refused() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let partner = partner_key(&mock);
+    db.batch_execute(
+        "CREATE TABLE people (LIKE partnerstack.customers) PARTITION BY LIST (name);
+         CREATE FOREIGN TABLE people_partnerstack PARTITION OF people FOR VALUES IN ('remote')
+           SERVER partnerstack_server OPTIONS (resource 'customers');
+         CREATE TABLE people_local PARTITION OF people DEFAULT;
+         INSERT INTO people_local (email, partner_key, customer_key, name)
+           VALUES ('mover@example.org', 'elsewhere', 'e2e-move-in', 'local');",
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO people (email, partner_key, customer_key, name)
+         VALUES ('stay@example.org', $1, 'e2e-move-out', 'remote')",
+        &[&partner],
+    )
+    .unwrap();
+    assert_eq!(posted_customer_keys(&mock), ["e2e-move-out"]);
+
+    // Into the foreign partition, which the same UPDATE updates.
+    mock.clear_requests();
+    let e = db
+        .execute(
+            "UPDATE people SET name = 'remote' WHERE customer_key LIKE 'e2e-move-%'",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "0A000", "{}", error_text(&e));
+    assert!(
+        error_text(&e).contains("cannot move rows into foreign table people_partnerstack"),
+        "{}",
+        error_text(&e)
+    );
+    assert_eq!(mock.writes(), Vec::<String>::new());
+
+    // Out of it: Postgres does not check a foreign partition's constraint, so the row does
+    // not move; PartnerStack gets the update as it stands.
+    let n = db
+        .execute(
+            "UPDATE people SET name = 'local' WHERE customer_key = 'e2e-move-out'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    // PUT first, PATCH after the mock's 405 (README: UPDATE verb).
+    assert_eq!(
+        mock.writes(),
+        [
+            "PUT /api/v2/customers/e2e-move-out 405",
+            "PATCH /api/v2/customers/e2e-move-out 200"
+        ]
+    );
+    assert_eq!(customer(&mock, "e2e-move-out")["name"], "local");
+}
+
+/// Two foreign partitions: when the first has sent a batch and the second refuses a row
+/// before its request, the ERROR does not claim that nothing was sent.
+#[test]
+fn a_refused_row_says_when_other_tables_of_the_statement_wrote() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let partner = partner_key(&mock);
+    db.batch_execute(
+        "CREATE TABLE people (LIKE partnerstack.customers) PARTITION BY LIST (name);
+         CREATE FOREIGN TABLE people_a PARTITION OF people FOR VALUES IN ('a')
+           SERVER partnerstack_server OPTIONS (resource 'customers', batch_size '2');
+         CREATE FOREIGN TABLE people_b PARTITION OF people FOR VALUES IN ('b')
+           SERVER partnerstack_server OPTIONS (resource 'customers');",
+    )
+    .unwrap();
+    // Rows 1-2 fill people_a's batch, sent when row 4 arrives; at the end Postgres hands over
+    // people_a's last batch (row 4, sent) and then people_b's (rows 3 and 5: row 5 has no
+    // e-mail, so neither is sent).
+    let e = db
+        .execute(
+            "INSERT INTO people (email, partner_key, customer_key, name) VALUES
+               ('a1@example.org', $1, 'e2e-ab-1', 'a'), ('a2@example.org', $1, 'e2e-ab-2', 'a'),
+               ('b1@example.org', $1, 'e2e-ab-3', 'b'), ('a3@example.org', $1, 'e2e-ab-4', 'a'),
+               (NULL, $1, 'e2e-ab-5', 'b')",
+            &[&partner],
+        )
+        .unwrap_err();
+    let text = error_text(&e);
+    assert!(
+        text.contains(
+            "the statement already wrote 3 row(s) to PartnerStack through its other tables"
+        ),
+        "{text}"
+    );
+    let mut sent = posted_customer_keys(&mock);
+    sent.sort();
+    assert_eq!(sent, ["e2e-ab-1", "e2e-ab-2", "e2e-ab-4"]);
+}
+
+/// A BEFORE ROW UPDATE trigger's change is sent with the columns the statement sets.
+#[test]
+fn a_before_row_update_trigger_change_is_sent() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let partner = partner_key(&mock);
+    db.execute(
+        "INSERT INTO partnerstack.customers (email, partner_key, customer_key, name)
+         VALUES ('bt@example.org', $1, 'e2e-before-1', 'Before')",
+        &[&partner],
+    )
+    .unwrap();
+    db.batch_execute(
+        "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN NEW.name := NEW.name || ' (checked)'; RETURN NEW; END $$;
+         CREATE TRIGGER stamp BEFORE UPDATE ON partnerstack.customers
+           FOR EACH ROW EXECUTE FUNCTION stamp();",
+    )
+    .unwrap();
+    mock.clear_requests();
+    let n = db
+        .execute(
+            "UPDATE partnerstack.customers SET email = 'bt2@example.org' WHERE customer_key = 'e2e-before-1'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let update = mock
+        .requests()
+        .into_iter()
+        .find(|r| r["method"] == "PUT" || r["method"] == "PATCH")
+        .expect("an update was sent");
+    assert_eq!(
+        update["body"],
+        serde_json::json!({"email": "bt2@example.org", "name": "Before (checked)"})
+    );
+    let held = customer(&mock, "e2e-before-1");
+    assert_eq!(held["name"], "Before (checked)");
+    assert_eq!(held["email"], "bt2@example.org");
+}
+
+/// Rows a BEFORE ROW INSERT trigger sees come one by one, yet are still held and validated
+/// together: a bad third row sends nothing.
+#[test]
+fn a_before_row_insert_trigger_keeps_rows_held_until_the_batch_is_full() {
+    let mock = Mock::start();
+    let mut db = Db::with_partnerstack(&mock);
+    let partner = partner_key(&mock);
+    db.batch_execute(
+        "CREATE FUNCTION tidy() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN NEW.email := lower(NEW.email); RETURN NEW; END $$;
+         CREATE TRIGGER tidy BEFORE INSERT ON partnerstack.customers
+           FOR EACH ROW EXECUTE FUNCTION tidy();",
+    )
+    .unwrap();
+    let e = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key, customer_key) VALUES
+               ('ONE@example.org', $1, 'e2e-bi-1'), ('TWO@example.org', $1, 'e2e-bi-2'),
+               (NULL, $1, 'e2e-bi-3')",
+            &[&partner],
+        )
+        .unwrap_err();
+    assert!(
+        error_text(&e).contains("nothing was sent to PartnerStack"),
+        "{}",
+        error_text(&e)
+    );
+    assert_eq!(mock.writes(), Vec::<String>::new());
+    let n = db
+        .execute(
+            "INSERT INTO partnerstack.customers (email, partner_key, customer_key) VALUES
+               ('ONE@example.org', $1, 'e2e-bi-1'), ('TWO@example.org', $1, 'e2e-bi-2')",
+            &[&partner],
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(customer(&mock, "e2e-bi-2")["email"], "two@example.org");
+}
