@@ -396,6 +396,7 @@ impl ModifyState {
                     next += 1;
                     break;
                 }
+                crate::xact::sending();
                 in_flight.insert(next, lanes);
                 next += 1;
                 if learning {

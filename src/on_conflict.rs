@@ -31,10 +31,18 @@ pub fn check(
     upsert: bool,
 ) -> Option<&'static Resource> {
     if let Err(e) = check_on_conflict(resource, on_conflict, upsert) {
-        raise(
-            error(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e.to_string()).set_detail(
-                "The statement was refused before any row: nothing was sent to PartnerStack.",
+        // A partition opened midway may find rows of other partitions already sent.
+        let detail = match crate::xact::written_by_statement() {
+            0 => "The statement was refused before any row: nothing was sent to PartnerStack."
+                .to_owned(),
+            n => format!(
+                "The statement was refused when it reached this table, after it wrote {n} row(s) to \
+                 PartnerStack through its other tables: they stay, and the WARNING at the end of \
+                 the transaction lists them."
             ),
+        };
+        raise(
+            error(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e.to_string()).set_detail(detail),
         );
     }
     (on_conflict == OnConflict::DoNothing).then_some(resource)
@@ -97,7 +105,8 @@ unsafe extern "C-unwind" fn post_parse_analyze(
     // relation Postgres just opened for the statement.
     unsafe {
         if let Some(Some(previous)) = PREVIOUS_POST_PARSE_ANALYZE.get() {
-            previous(pstate, query, jstate);
+            // An ERROR in the previous hook must not unwind across Rust frames.
+            pg_sys::submodules::ffi::pg_guard_ffi_boundary(|| previous(pstate, query, jstate));
         }
         let q = &*query;
         if q.commandType != pg_sys::CmdType::CMD_INSERT || q.onConflict.is_null() {

@@ -57,6 +57,13 @@ pub fn written_by_statement() -> usize {
     })
 }
 
+/// Records that a write request is going out (its outcome may stay unknown): PREPARE
+/// TRANSACTION is refused from now on.
+pub fn sending() {
+    register();
+    LEDGER.with(|l| l.borrow_mut().sent());
+}
+
 /// Notes that the ERROR of the statement that wrote the last `rows` accepted rows of `table`
 /// names them (a partial failure): the rollback WARNING counts them without naming them again.
 pub fn listed(table: &str, rows: usize) {

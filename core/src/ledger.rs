@@ -82,6 +82,12 @@ impl Ledger {
             .for_each(|r| r.listed = true);
     }
 
+    /// A write request went out: whether or not it is ever known accepted (a create without an
+    /// answer may have landed), the transaction has written.
+    pub fn sent(&mut self) {
+        self.wrote = true;
+    }
+
     /// Whether the transaction sent any write.
     pub fn wrote(&self) -> bool {
         self.wrote

@@ -113,3 +113,13 @@ fn a_savepoint_without_writes_reports_nothing() {
     assert!(ledger.wrote());
     assert_eq!(ledger.end(true), None);
 }
+
+#[test]
+fn a_request_sent_without_a_known_outcome_counts_as_written_but_lists_no_row() {
+    let mut ledger = Ledger::default();
+    assert!(!ledger.wrote());
+    ledger.sent();
+    assert!(ledger.wrote(), "PREPARE TRANSACTION must be refused");
+    assert_eq!(ledger.end(true), None, "no accepted row to name");
+    assert!(!ledger.wrote());
+}

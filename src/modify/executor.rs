@@ -142,11 +142,6 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
                     (*trigdesc).trig_update_before_row
                 }
         };
-        let mode = if begun.returning || begun.with_check || after_row {
-            Mode::PerRow
-        } else {
-            Mode::Held
-        };
 
         let desc = (*(*rinfo).ri_RelationDesc).rd_att;
         let mut attributes = Vec::new();
@@ -189,6 +184,16 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
         }
 
         let state = ModifyState::begin(table.clone(), serverid, user, begun.on_conflict);
+        // ON CONFLICT DO NOTHING where Postgres hands rows over one by one (batch_size 1, a
+        // BEFORE ROW INSERT trigger): a row must be sent before its slot is returned, so that
+        // a skipped one is not counted.
+        let one_by_one = before_row(true) || state.batch_size == 1;
+        let do_nothing = begun.on_conflict == pg_sys::OnConflictAction::ONCONFLICT_NOTHING;
+        let mode = if begun.returning || begun.with_check || after_row || do_nothing && one_by_one {
+            Mode::PerRow
+        } else {
+            Mode::Held
+        };
         // A child of the query's context: freed with it, even after an ERROR.
         let scratch = pg_sys::AllocSetContextCreateInternal(
             (*estate).es_query_cxt,

@@ -336,7 +336,22 @@ fn do_nothing_with_returning_and_in_batches_returns_and_counts_only_the_rows_cre
     assert_eq!(db.execute(insert, &[&partner]).unwrap(), 0);
     let insert5 = insert.replace("generate_series(1, 4)", "generate_series(1, 5)");
     assert_eq!(db.execute(insert5.as_str(), &[&partner]).unwrap(), 1);
-    for i in 1..=5 {
+    // One by one (batch_size 1, or a BEFORE ROW INSERT trigger): still counted exactly.
+    db.batch_execute("ALTER FOREIGN TABLE partnerstack.customers OPTIONS (SET batch_size '1')")
+        .unwrap();
+    let insert6 = insert.replace("generate_series(1, 4)", "generate_series(1, 6)");
+    assert_eq!(db.execute(insert6.as_str(), &[&partner]).unwrap(), 1);
+    db.batch_execute(
+        "ALTER FOREIGN TABLE partnerstack.customers OPTIONS (DROP batch_size);
+         CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+         CREATE TRIGGER keep BEFORE INSERT ON partnerstack.customers
+           FOR EACH ROW EXECUTE FUNCTION keep();",
+    )
+    .unwrap();
+    let insert7 = insert.replace("generate_series(1, 4)", "generate_series(1, 7)");
+    assert_eq!(db.execute(insert7.as_str(), &[&partner]).unwrap(), 1);
+    assert_eq!(db.execute(insert7.as_str(), &[&partner]).unwrap(), 0);
+    for i in 1..=7 {
         assert_eq!(holders(&mock, &format!("e2e-dn-{i}")), 1, "e2e-dn-{i}");
     }
 }
