@@ -6,7 +6,8 @@
 //! previous one is used up. Above 1 it keeps requests in flight ahead of the rows Postgres
 //! takes (at most `concurrency` pages received or on their way), and a list whose endpoint
 //! filters `created_at` is cut into windows read at once (`window.rs`, which says what that
-//! relies on).
+//! relies on). Nothing goes ahead before Postgres has used up the first page: a statement that
+//! stops within it (a LIMIT applied after a local filter) sends one request.
 
 mod window;
 
@@ -41,6 +42,8 @@ pub struct Scan {
     extra: u64,
     /// A window was cut: the scan relies on the API's order from then on.
     cut_done: bool,
+    /// Pages (or items of a GET) handed to Postgres so far.
+    pages_handed_out: u64,
     /// What was sent and received so far.
     pub stats: Stats,
 }
@@ -138,6 +141,7 @@ impl Scan {
             known_rows: 0,
             extra: 0,
             cut_done: false,
+            pages_handed_out: 0,
             stats: Stats::default(),
         }
     }
@@ -150,9 +154,11 @@ impl Scan {
             }
             if let Some(items) = self.ready.pop_front() {
                 self.page = items.into_iter();
-                if self.concurrency > 1 {
+                // Read ahead from the second page on: the first may be all Postgres wants.
+                if self.concurrency > 1 && self.pages_handed_out > 0 {
                     self.fill(client)?;
                 }
+                self.pages_handed_out += 1;
                 continue;
             }
             self.fill(client)?;

@@ -114,6 +114,29 @@ fn a_scan_into_a_small_limit_stays_one_request_at_a_time() {
     assert_eq!(requests[0]["params"]["limit"], "10");
 }
 
+/// A LIMIT that Postgres applies itself after a local filter, answered by the first page:
+/// nothing was read ahead, so one request, and none still on its way after the statement.
+#[test]
+fn a_statement_that_stops_within_the_first_page_sends_one_request() {
+    let mock = Mock::start_with(&["--size", "transactions=20000", "--rate-limit", "0"]);
+    let mut db = Db::with_partnerstack(&mock);
+    set_concurrency(&mut db, 8);
+    mock.config(json!({"latency_ms": 200}));
+    mock.clear_requests();
+    let got = keys(
+        &mut db,
+        "SELECT key FROM partnerstack.transactions WHERE currency IS NOT NULL LIMIT 40",
+    );
+    assert_eq!(got.len(), 40);
+    std::thread::sleep(Duration::from_millis(600));
+    let requests = mock.requests_to("/transactions");
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    // Past the first page the scan reads ahead in windows again.
+    mock.config(json!({"latency_ms": 0}));
+    let sql = "SELECT key FROM partnerstack.transactions WHERE currency IS NOT NULL LIMIT 1000";
+    assert!(explained(&mut db, sql, "peak_in_flight") > 1);
+}
+
 #[test]
 fn key_lookups_are_sent_at_once() {
     let mock = Mock::start_with(&["--rate-limit", "0"]);
