@@ -37,9 +37,6 @@ pub(super) struct WriteTarget {
     pub(super) state: ModifyState,
     table: TableMap,
     mode: Mode,
-    /// The statement's operation on this relation (an UPDATE's relation also sees the
-    /// DELETE of a row that moves to another partition).
-    operation: pg_sys::CmdType::Type,
     /// A BEFORE ROW INSERT trigger: Postgres hands such rows over one by one.
     before_row_insert: bool,
     /// A BEFORE ROW UPDATE trigger may change columns the statement does not set.
@@ -206,7 +203,6 @@ unsafe fn begin(estate: *mut pg_sys::EState, rinfo: *mut pg_sys::ResultRelInfo, 
             state,
             table,
             mode,
-            operation: begun.operation,
             before_row_insert: before_row(true),
             before_row_update: before_row(false),
             attributes,
@@ -463,22 +459,6 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     // SAFETY: per the caller.
     unsafe {
         begun(rinfo, |target| {
-            if target.operation == pg_sys::CmdType::CMD_UPDATE {
-                // An UPDATE of a partitioned table moves this row to another partition: the
-                // move would delete the object from PartnerStack.
-                raise(
-                    refused_midway_report(
-                        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                        format!(
-                            "cannot move a row out of foreign table {}: it would be deleted from PartnerStack",
-                            target.table.name
-                        ),
-                        &target.table.name,
-                        &target.state.reported_keys(),
-                    )
-                    .set_hint("DELETE the objects from the foreign table explicitly, and INSERT the rows where they belong."),
-                );
-            }
             target.store_whole_row(plan_slot, slot);
             let key = check(target.address(plan_slot, slot));
             if !check(target.state.delete(&key)) {
